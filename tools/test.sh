@@ -30,14 +30,14 @@ fi
 echo "${#sources[@]} files formatted"
 
 step "release build (gcc, -O2, -Werror)"
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=gcc >/dev/null
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=gcc -DSTK_TESTS=ON >/dev/null
 cmake --build build -j "$jobs"
 step "release tests"
 (cd build && ctest --output-on-failure -j "$jobs")
 
 step "sanitizer build (clang, ASan + UBSan, -Werror)"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang \
-  -DSTK_SANITIZE=ON -DSTK_FUZZ=ON >/dev/null
+  -DSTK_SANITIZE=ON -DSTK_FUZZ=ON -DSTK_TESTS=ON >/dev/null
 cmake --build build-asan -j "$jobs"
 step "sanitizer tests"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=1
