@@ -40,9 +40,19 @@ cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang \
   -DSTK_SANITIZE=ON -DSTK_FUZZ=ON -DSTK_TESTS=ON >/dev/null
 cmake --build build-asan -j "$jobs"
 step "sanitizer tests"
-export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=1
-export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+# Sanitizer reports go to files as well as failing the process: Criterion runs each test in a
+# worker process whose LeakSanitizer exit status it does not look at, so a leak would
+# otherwise pass unseen. Any report file fails the run.
+reports=$(mktemp -d)
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=1:log_path=$reports/asan
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:log_path=$reports/ubsan
 (cd build-asan && ctest --output-on-failure -j "$jobs")
+if compgen -G "$reports/*" >/dev/null; then
+  echo "sanitizer reports:"; head -60 "$reports"/*
+  exit 1
+fi
+rm -rf "$reports"
+unset ASAN_OPTIONS UBSAN_OPTIONS
 
 step "fuzz targets (${fuzz_seconds}s each)"
 shopt -s nullglob
