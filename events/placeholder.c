@@ -1,6 +1,0 @@
-/* events/placeholder.c — removed once the first module lands. */
-int stk_events_placeholder(void);
-int stk_events_placeholder(void)
-{
-    return 0;
-}
