@@ -55,7 +55,8 @@ static void serve(stk_http_req_t *req)
     char *head;
     size_t hl, bl;
     const void *body;
-    if (stk_http_res_serialize(res, !req->keep_alive, &head, &hl, &body, &bl) == 0)
+    if (stk_http_res_serialize(res, !req->keep_alive, "Sun, 06 Nov 1994 08:49:37 GMT", &head, &hl,
+                               &body, &bl) == 0)
         free(head);
     stk_http_res_free(res);
     stk_http_req_free(req);
