@@ -318,7 +318,28 @@ static void r_id(reader_t *r, uint8_t id[STK_GAME_ID_LEN])
 
 /* Parse a snapshot into *t (a scratch game whose pools are g's, when commit) or only
  * validate it. Returns 0 or STK_ECORRUPT / STK_EINVAL. */
-static int parse_state(const stk_game_t *g, reader_t *r, stk_game_t *t, int commit)
+/* Cross-field checks of the validating pass (parse_state with commit == 0): the invariants
+ * of game_internal.h that ranges alone cannot express. A snapshot that passes them restores
+ * to a game that can step, clear its waves and snapshot again. */
+typedef struct restore_check {
+    uint8_t *tower_at;                 /* width * height, zeroed: towers seen so far */
+    uint32_t alive[STK_MAP_MAX_WAVES]; /* live enemies per wave */
+} restore_check_t;
+
+/* Enemies of the current wave not spawned yet (0 unless spawning). */
+static uint64_t unspawned(const stk_game_t *g, const stk_game_t *t)
+{
+    if (!t->spawning)
+        return 0;
+    const stk_map_wave_t *w = &g->map.waves[t->waves_started - 1];
+    uint64_t n = w->groups[t->spawn_group].count - t->spawn_in_group;
+    for (uint32_t k = t->spawn_group + 1; k < w->n_groups; k++)
+        n += w->groups[k].count;
+    return n;
+}
+
+static int parse_state(const stk_game_t *g, reader_t *r, stk_game_t *t, int commit,
+                       restore_check_t *chk)
 {
     const stk_balance_t *b = &g->balance;
     if ((uint64_t)r_i64(r) != UINT64_C(0x31454d414b4b5453) || r->bad)
@@ -384,7 +405,22 @@ static int parse_state(const stk_game_t *g, reader_t *r, stk_game_t *t, int comm
         READ_FIELD(r, dst->kills, 0, U32_MAX_);
         if (r->bad || t->n_players == 0 || !stk_map_buildable(&g->map, dst->x, dst->y))
             return STK_ECORRUPT;
+        if (chk) {
+            uint8_t *at = &chk->tower_at[dst->y * g->map.width + dst->x];
+            bool on_end = (dst->x == g->map.spawn.x && dst->y == g->map.spawn.y) ||
+                          (dst->x == g->map.goal.x && dst->y == g->map.goal.y);
+            if (*at || on_end)
+                return STK_ECORRUPT; /* two towers on a tile, or one on spawn/goal */
+            *at = 1;
+        }
         last_id = dst->id;
+    }
+    if (chk) {
+        /* The walker field for these towers (g->walk is scratch here; the caller recomputes
+         * it): the spawn must still reach the goal. */
+        (void)stk_path_compute(g->walk, &g->map, chk->tower_at);
+        if (!stk_path_reachable(g->walk, g->map.spawn.x, g->map.spawn.y))
+            return STK_ECORRUPT;
     }
     READ_FIELD(r, t->n_enemies, 0, g->enemy_cap);
     if (r->bad)
@@ -396,7 +432,8 @@ static int parse_state(const stk_game_t *g, reader_t *r, stk_game_t *t, int comm
         READ_FIELD(r, dst->id, last_id + 1, t->next_enemy_id - 1);
         READ_FIELD(r, dst->kind, 0, STK_ENEMY_KINDS - 1);
         READ_FIELD(r, dst->wave, 0, t->waves_started ? t->waves_started - 1 : 0);
-        READ_FIELD(r, dst->health, 1, r->bad ? 1 : b->enemy[dst->kind].health);
+        READ_FIELD(r, dst->health, 1,
+                   r->bad ? 1 : stk_balance_enemy_health(b, (int)dst->kind, dst->wave));
         READ_FIELD(r, dst->x, 0, g->map.width - 1);
         READ_FIELD(r, dst->y, 0, g->map.height - 1);
         READ_FIELD(r, dst->nx, 0, g->map.width - 1);
@@ -410,10 +447,32 @@ static int parse_state(const stk_game_t *g, reader_t *r, stk_game_t *t, int comm
         uint32_t dy = dst->y > dst->ny ? dst->y - dst->ny : dst->ny - dst->y;
         if (dx + dy > 1)
             return STK_ECORRUPT;
+        if (chk) {
+            bool ok;
+            if (dst->kind == STK_ENEMY_FLYER)
+                ok = stk_map_flyable(&g->map, dst->x, dst->y) &&
+                     stk_map_flyable(&g->map, dst->nx, dst->ny);
+            else
+                ok = stk_map_walkable(&g->map, dst->x, dst->y) &&
+                     !chk->tower_at[dst->y * g->map.width + dst->x] &&
+                     stk_path_reachable(g->walk, dst->x, dst->y);
+            if (!ok)
+                return STK_ECORRUPT;
+            chk->alive[dst->wave]++;
+        }
         last_id = dst->id;
     }
     if (r->bad || r->off != r->n)
         return STK_ECORRUPT;
+    if (chk) {
+        /* wave_left[k] = live enemies of wave k + the unspawned rest of the current wave;
+         * cleared waves are empty. */
+        for (uint32_t k = 0; k < t->waves_started; k++) {
+            uint64_t want = chk->alive[k] + (k == t->waves_started - 1 ? unspawned(g, t) : 0);
+            if (t->wave_left[k] != want || (k < t->waves_cleared && want != 0))
+                return STK_ECORRUPT;
+        }
+    }
     return 0;
 }
 
@@ -430,10 +489,19 @@ int stk_game_restore(stk_game_t *g, const uint8_t *buf, size_t len)
     if (!t)
         return STK_ENOMEM;
     memcpy(t, g, sizeof(*t));
-    if ((rc = parse_state(g, &r, t, 0)) != 0)
+    restore_check_t chk = {.tower_at = calloc((size_t)g->map.width * g->map.height, 1)};
+    if (!chk.tower_at) {
+        free(t);
+        return STK_ENOMEM;
+    }
+    rc = parse_state(g, &r, t, 0, &chk);
+    free(chk.tower_at);
+    if (rc != 0) {
+        (void)stk_path_compute(g->walk, &g->map, g->tower_at); /* undo the scratch use */
         goto out;
+    }
     r = (reader_t){buf, len, 0, 0};
-    rc = parse_state(g, &r, g, 1); /* validated: cannot fail now */
+    rc = parse_state(g, &r, g, 1, NULL); /* validated: cannot fail now */
     memset(g->tower_at, 0, (size_t)g->map.width * g->map.height);
     for (uint32_t i = 0; i < g->n_towers; i++)
         g->tower_at[g->towers[i].y * g->map.width + g->towers[i].x] = 1;
