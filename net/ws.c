@@ -40,6 +40,12 @@ struct stk_ws {
     size_t queued;
     bool ping_outstanding, finishing;
     uint64_t last_rx, ping_sent_at, close_deadline;
+    /* stk_ws_close while data was queued: wslay sends control frames before queued data,
+     * so the close frame waits here until the data queue drained (see pump). */
+    bool close_pending;
+    uint16_t close_code;
+    uint8_t close_reason[123];
+    size_t close_reason_len;
 };
 
 #define WS_MSG_OVERHEAD 64 /* wslay's per-message allocation and the frame header */
@@ -366,8 +372,16 @@ int stk_ws_close(stk_ws_t *ws, int code, const char *reason)
     size_t rl = reason ? strlen(reason) : 0;
     if (rl > 123)
         rl = 123;
-    wslay_event_queue_close(ws->ctx, (uint16_t)code, (const uint8_t *)reason, rl);
-    enter_closing(ws);
+    if (wslay_event_get_queued_msg_count(ws->ctx) > 0) {
+        ws->close_pending = true;
+        ws->close_code = (uint16_t)code;
+        if (rl > 0)
+            memcpy(ws->close_reason, reason, rl);
+        ws->close_reason_len = rl;
+    } else {
+        wslay_event_queue_close(ws->ctx, (uint16_t)code, (const uint8_t *)reason, rl);
+    }
+    enter_closing(ws); /* no more sends; the close deadline bounds a peer that never reads */
     schedule(ws);
     return 0;
 }
@@ -417,6 +431,15 @@ static void pump(stk_ws_t *ws)
         ws->state = WS_CLOSED;
         ws->io.hard_close(ws->io.conn);
         return;
+    }
+    if (ws->close_pending && wslay_event_get_queued_msg_count(ws->ctx) == 0) {
+        ws->close_pending = false;
+        wslay_event_queue_close(ws->ctx, ws->close_code, ws->close_reason, ws->close_reason_len);
+        if (wslay_event_send(ws->ctx) != 0) {
+            ws->state = WS_CLOSED;
+            ws->io.hard_close(ws->io.conn);
+            return;
+        }
     }
     if (!wslay_event_want_write(ws->ctx))
         ws->queued = 0;

@@ -281,6 +281,21 @@ Test(ws, close_handshake_echoes_the_code_and_closes_tcp)
     testsrv_stop(&S);
 }
 
+/* stk_ws_close after sends in the same turn: wslay puts control frames ahead of queued
+ * data, so the close must wait for the queue (the live hub's `end` was lost otherwise). */
+Test(ws, messages_queued_before_a_close_are_delivered_first)
+{
+    start(NULL);
+    tconn_t *c = ws_open("/ws");
+    tc_ws_send_frame(c, true, 1, "bye", 3, false);
+    expect_frame(c, 1, "one", 3);
+    expect_frame(c, 1, "two", 3);
+    expect_frame(c, 1, "three", 5);
+    cr_expect_eq(tc_ws_read_close(c), 4000);
+    tc_close(c);
+    testsrv_stop(&S);
+}
+
 static void *stopper(void *arg)
 {
     (void)arg;

@@ -182,6 +182,14 @@ static void ws_echo_msg(stk_ws_t *ws, stk_ws_kind_t kind, const uint8_t *data, s
                         void *arg)
 {
     (void)arg;
+    if (kind == STK_WS_TEXT && len == 3 && memcmp(data, "bye", 3) == 0) {
+        /* Last words, then a close in the same turn: the words must arrive first. */
+        stk_ws_send_text(ws, "one", 3);
+        stk_ws_send_text(ws, "two", 3);
+        stk_ws_send_text(ws, "three", 5);
+        stk_ws_close(ws, 4000, "done");
+        return;
+    }
     if (kind == STK_WS_TEXT)
         stk_ws_send_text(ws, (const char *)data, len);
     else
