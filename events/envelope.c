@@ -6,9 +6,13 @@
  * bytes and never parsed here.
  *
  * Decoding is bounded by construction: the decoder checks the array header byte itself
- * and hands msgpack_unpack_next() one element at a time, refusing any element whose first
+ * and hands msgpack_unpack() one element at a time, refusing any element whose first
  * byte announces a container. So msgpack-c only ever unpacks scalars and bins (which it
- * references in place), and a hostile length field can never make it allocate.
+ * references in place), and a hostile length field can never make it allocate. The zone
+ * msgpack_unpack() requires is an empty one on the stack: decoding allocates nothing (it
+ * used msgpack_unpack_next(), which mallocs and frees an 8 KiB zone per element).
+ * Canonical form is checked per element from its format byte and byte count, which is the
+ * same as comparing with the packer's output, without re-encoding.
  */
 #include "events/envelope.h"
 
@@ -159,21 +163,23 @@ static int is_container_byte(uint8_t b)
 
 /* The element just unpacked: its object, its byte count and its first (format) byte. */
 typedef struct elem {
-    const msgpack_object *o;
+    msgpack_object o;
     size_t used;
     uint8_t first;
 } elem_t;
 
-/* Unpacks the element at buf[*off] into u (bins referenced in place) and describes it in
- * *el. Returns 0, STK_ETRUNC, STK_EDECODE or STK_ENOMEM. */
-static int next_scalar(msgpack_unpacked *u, const uint8_t *buf, size_t len, size_t *off, elem_t *el)
+/* Unpacks the element at buf[*off] into el (bins referenced in place), with msgpack_unpack()
+ * and the caller's zone z. Containers are refused before msgpack-c sees them, so the zone
+ * is never allocated from: msgpack-c only needs it to exist (it creates one for a bin when
+ * given none). Returns 0, STK_ETRUNC, STK_EDECODE or STK_ENOMEM. */
+static int next_scalar(msgpack_zone *z, const uint8_t *buf, size_t len, size_t *off, elem_t *el)
 {
     if (*off >= len)
         return STK_ETRUNC;
     if (is_container_byte(buf[*off]))
         return STK_EDECODE;
     size_t start = *off;
-    msgpack_unpack_return r = msgpack_unpack_next(u, (const char *)buf, len, off);
+    msgpack_unpack_return r = msgpack_unpack((const char *)buf, len, off, z, &el->o);
     switch (r) {
     case MSGPACK_UNPACK_SUCCESS:
     case MSGPACK_UNPACK_EXTRA_BYTES:
@@ -187,7 +193,6 @@ static int next_scalar(msgpack_unpacked *u, const uint8_t *buf, size_t len, size
     }
     if (*off <= start || *off > len)
         return STK_EDECODE;
-    el->o = &u->data;
     el->used = *off - start;
     el->first = buf[start];
     return 0;
@@ -197,9 +202,9 @@ static int next_scalar(msgpack_unpacked *u, const uint8_t *buf, size_t len, size
  * format for a positive value, or a wider format than needed, is refused) and same size. */
 static int get_uint(const elem_t *el, uint64_t max, uint64_t *out)
 {
-    if (el->o->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+    if (el->o.type != MSGPACK_OBJECT_POSITIVE_INTEGER)
         return STK_EDECODE;
-    uint64_t v = el->o->via.u64;
+    uint64_t v = el->o.via.u64;
     if (v > max || el->first != uint_first_byte(v) || el->used != uint_size(v))
         return STK_EDECODE;
     *out = v;
@@ -209,12 +214,12 @@ static int get_uint(const elem_t *el, uint64_t max, uint64_t *out)
 static int get_int(const elem_t *el, int64_t *out)
 {
     int64_t v;
-    if (el->o->type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
-        if (el->o->via.u64 > (uint64_t)INT64_MAX)
+    if (el->o.type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
+        if (el->o.via.u64 > (uint64_t)INT64_MAX)
             return STK_EDECODE;
-        v = (int64_t)el->o->via.u64;
-    } else if (el->o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) {
-        v = el->o->via.i64;
+        v = (int64_t)el->o.via.u64;
+    } else if (el->o.type == MSGPACK_OBJECT_NEGATIVE_INTEGER) {
+        v = el->o.via.i64;
     } else {
         return STK_EDECODE;
     }
@@ -227,14 +232,14 @@ static int get_int(const elem_t *el, int64_t *out)
 /* bin8/16/32 headers differ in size, so the size check pins the format byte. */
 static int get_bin(const elem_t *el, const uint8_t **p, size_t *n)
 {
-    if (el->o->type != MSGPACK_OBJECT_BIN)
+    if (el->o.type != MSGPACK_OBJECT_BIN)
         return STK_EDECODE;
-    if (el->used != bin_size(el->o->via.bin.size))
+    if (el->used != bin_size(el->o.via.bin.size))
         return STK_EDECODE;
-    if (el->o->via.bin.size > STK_PAYLOAD_MAX)
+    if (el->o.via.bin.size > STK_PAYLOAD_MAX)
         return STK_ETOOBIG;
-    *p = (const uint8_t *)el->o->via.bin.ptr;
-    *n = el->o->via.bin.size;
+    *p = (const uint8_t *)el->o.via.bin.ptr;
+    *n = el->o.via.bin.size;
     return 0;
 }
 
@@ -264,14 +269,18 @@ int stk_envelope_decode(const uint8_t *buf, size_t len, stk_envelope_t *out)
     if (buf[0] != ARRAY9_HEADER)
         return STK_EDECODE;
 
-    msgpack_unpacked u;
-    msgpack_unpacked_init(&u);
+    /* A zone with no chunk of its own (see next_scalar): no allocation per decode. Should
+     * msgpack-c ever allocate from it anyway, msgpack_zone_malloc_expand() links a malloc'd
+     * chunk at chunk_list.head, and that is freed below. */
+    msgpack_zone z;
+    memset(&z, 0, sizeof z);
+    z.chunk_size = MSGPACK_ZONE_CHUNK_SIZE;
     size_t off = 1;
     int rc = 0;
     memset(out, 0, sizeof *out);
     for (int i = 0; i < ENVELOPE_FIELDS && rc == 0; i++) {
         elem_t el;
-        rc = next_scalar(&u, buf, len, &off, &el);
+        rc = next_scalar(&z, buf, len, &off, &el);
         if (rc != 0)
             break;
         uint64_t v = 0;
@@ -307,7 +316,8 @@ int stk_envelope_decode(const uint8_t *buf, size_t len, stk_envelope_t *out)
             break;
         }
     }
-    msgpack_unpacked_destroy(&u);
+    if (z.chunk_list.head != NULL)
+        msgpack_zone_destroy(&z);
     if (rc == 0 && off != len)
         rc = STK_EDECODE; /* trailing bytes */
     if (rc == 0 && out->payload_len == 0)

@@ -73,7 +73,8 @@ int stk_envelope_encode(const stk_envelope_t *e, uint8_t *buf, size_t cap, size_
  * Errors: STK_ETRUNC (buf ends inside the envelope), STK_EDECODE (any other malformation,
  * including trailing bytes), STK_ETOOBIG (payload > STK_PAYLOAD_MAX or len >
  * STK_ENVELOPE_MAX), STK_ENOMEM, STK_EINVAL (NULL arguments). *out is unspecified on error.
- * Never crashes and never allocates more than a small constant, whatever the input. */
+ * Never crashes and allocates nothing, whatever the input (msgpack-c is handed one scalar
+ * element at a time and an empty zone on the stack). */
 int stk_envelope_decode(const uint8_t *buf, size_t len, stk_envelope_t *out);
 
 /* chain(seq) = BLAKE2b-256(prev || env[0..len)) into out (may alias prev).

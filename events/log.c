@@ -1,11 +1,15 @@
 /* events/log.c — the LMDB event log (see log.h for the layout, threads and invariants).
  *
  * This is the one wrapper around LMDB: every mdb_* return goes through lmdb_err().
- * Appends run in a write transaction (a child of the group transaction when batching):
- * read meta head once per group, then for each item check the expected version, apply
- * unique ops and key ops, reserve the record in `events` (MDB_APPEND | MDB_RESERVE) and
- * encode the envelope straight into the map, chain it, index it in `streams`. Meta head and
- * the stream counter are written once, at group commit.
+ * Appends run in a write transaction: read meta head once per group, then for each item
+ * check the expected version, apply unique ops and key ops, reserve the record in `events`
+ * (MDB_APPEND | MDB_RESERVE) and encode the envelope straight into the map, chain it, index
+ * it in `streams`. Meta head and the stream counter are written once, at group commit.
+ * A batch looks each of its streams' version up once and counts the rest in memory
+ * (ver_cache_t). In a group transaction, a batch with unique ops runs in a nested
+ * transaction (one op may fail on another of the same batch, after writes); any other batch
+ * has all its versions checked before its first write and goes straight into the group
+ * transaction (nested transactions cost LMDB a dirty-page list and a merge per batch).
  *
  * Not here: the queue and thread of group commit (writer.c), payload schemas (payload.c).
  */
@@ -368,17 +372,13 @@ int stk_log_check_batch(const stk_append_t *items, size_t n)
     return 0;
 }
 
-/* Current version of s in txn (0 when the stream has no events). */
-static int txn_stream_version(stk_log_t *log, MDB_txn *txn, const stk_uuid_t *s, uint64_t *ver)
+/* Current version of s through cursor c on `streams` (0 when the stream has no events). */
+static int cursor_stream_version(MDB_cursor *c, const stk_uuid_t *s, uint64_t *ver)
 {
-    MDB_cursor *c;
-    int rc = mdb_cursor_open(txn, log->db_streams, &c);
-    if (rc != 0)
-        return lmdb_err(rc);
     uint8_t k[STREAM_KEY_LEN];
     stream_key(k, s, UINT64_MAX);
     MDB_val key = {sizeof k, k}, val;
-    rc = mdb_cursor_get(c, &key, &val, MDB_SET_RANGE);
+    int rc = mdb_cursor_get(c, &key, &val, MDB_SET_RANGE);
     if (rc == MDB_NOTFOUND)
         rc = mdb_cursor_get(c, &key, &val, MDB_LAST);
     else if (rc == 0)
@@ -386,8 +386,110 @@ static int txn_stream_version(stk_log_t *log, MDB_txn *txn, const stk_uuid_t *s,
     *ver = 0;
     if (rc == 0 && key.mv_size == STREAM_KEY_LEN && memcmp(key.mv_data, s->b, STK_UUID_LEN) == 0)
         *ver = get_be64((const uint8_t *)key.mv_data + STK_UUID_LEN);
-    mdb_cursor_close(c);
     return (rc == 0 || rc == MDB_NOTFOUND) ? 0 : lmdb_err(rc);
+}
+
+/* Current version of s in txn (0 when the stream has no events). */
+static int txn_stream_version(stk_log_t *log, MDB_txn *txn, const stk_uuid_t *s, uint64_t *ver)
+{
+    MDB_cursor *c;
+    int rc = mdb_cursor_open(txn, log->db_streams, &c);
+    if (rc != 0)
+        return lmdb_err(rc);
+    rc = cursor_stream_version(c, s, ver);
+    mdb_cursor_close(c);
+    return rc;
+}
+
+/* Stream versions of one batch: the batch's items only ever advance their own streams, so
+ * a stream's version is read from `streams` once (first item of that stream) and then
+ * counted here. An open-addressing table of at least 2n slots (a power of two, on the stack
+ * for small batches), and one cursor for every lookup. Lives exactly as long as the batch:
+ * a failed batch is rolled back whole, so the table is never out of step with the txn. */
+typedef struct ver_slot {
+    stk_uuid_t stream;
+    uint64_t version;
+    int used;
+} ver_slot_t;
+
+#define VER_STACK_SLOTS 64u
+
+typedef struct ver_cache {
+    stk_log_t *log;
+    MDB_txn *txn;
+    MDB_cursor *cur; /* on db_streams, opened at the first lookup */
+    ver_slot_t *slots;
+    size_t mask;
+    ver_slot_t stack[VER_STACK_SLOTS];
+} ver_cache_t;
+
+static int ver_cache_init(ver_cache_t *vc, stk_log_t *log, MDB_txn *txn, size_t n)
+{
+    size_t cap = 8;
+    while (cap < 2 * n) /* n <= STK_LOG_BATCH_MAX: no overflow */
+        cap *= 2;
+    vc->log = log;
+    vc->txn = txn;
+    vc->cur = NULL;
+    vc->mask = cap - 1;
+    if (cap <= VER_STACK_SLOTS) {
+        memset(vc->stack, 0, cap * sizeof vc->stack[0]);
+        vc->slots = vc->stack;
+        return 0;
+    }
+    vc->slots = calloc(cap, sizeof *vc->slots);
+    return vc->slots == NULL ? STK_ENOMEM : 0;
+}
+
+static void ver_cache_free(ver_cache_t *vc)
+{
+    if (vc->cur != NULL)
+        mdb_cursor_close(vc->cur);
+    if (vc->slots != vc->stack)
+        free(vc->slots);
+}
+
+/* MurmurHash3's 64-bit finalizer: every input bit reaches the low bits (ids that differ
+ * only in their last byte must not share a slot). */
+static uint64_t mix64(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdull;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ull;
+    x ^= x >> 33;
+    return x;
+}
+
+/* The slot of s, filled from the database on first use. Returns 0 or an error. */
+static int ver_cache_get(ver_cache_t *vc, const stk_uuid_t *s, ver_slot_t **out)
+{
+    uint64_t a, b;
+    memcpy(&a, s->b, 8);
+    memcpy(&b, s->b + 8, 8);
+    size_t i = (size_t)mix64(a ^ mix64(b)) & vc->mask;
+    while (vc->slots[i].used) { /* at most n of 2n slots are used: always ends */
+        if (stk_uuid_eq(&vc->slots[i].stream, s)) {
+            *out = &vc->slots[i];
+            return 0;
+        }
+        i = (i + 1) & vc->mask;
+    }
+    if (vc->cur == NULL) {
+        int rc = mdb_cursor_open(vc->txn, vc->log->db_streams, &vc->cur);
+        if (rc != 0) {
+            vc->cur = NULL;
+            return lmdb_err(rc);
+        }
+    }
+    ver_slot_t *sl = &vc->slots[i];
+    int rc = cursor_stream_version(vc->cur, s, &sl->version);
+    if (rc != 0)
+        return rc;
+    sl->stream = *s;
+    sl->used = 1;
+    *out = sl;
+    return 0;
 }
 
 static size_t unique_key(uint8_t *k, const char *index, const uint8_t *value, size_t value_len)
@@ -439,18 +541,34 @@ static int apply_key_op(stk_log_t *log, MDB_txn *txn, const stk_append_t *it)
     return 0;
 }
 
-/* Appends one item inside txn, advancing *h. */
-static int append_one(stk_log_t *log, MDB_txn *txn, head_t *h, const stk_append_t *it,
-                      stk_append_result_t *res)
+/* The version item it gets (its stream's current version + 1, counting the earlier items
+ * of the batch through vc) after the expected-version and range checks; seq_before is the
+ * head seq before it. Writes nothing but vc. Returns 0, STK_ECONFLICT, STK_ERANGE or a
+ * lookup error. */
+static int item_version(ver_cache_t *vc, const stk_append_t *it, uint64_t seq_before,
+                        uint64_t *version)
 {
-    uint64_t cur;
-    int rc = txn_stream_version(log, txn, &it->stream, &cur);
+    ver_slot_t *slot;
+    int rc = ver_cache_get(vc, &it->stream, &slot);
     if (rc != 0)
         return rc;
+    uint64_t cur = slot->version;
     if (it->expected_version != STK_VERSION_ANY && it->expected_version != cur)
         return STK_ECONFLICT;
-    if (cur == UINT64_MAX - 1 || h->seq == UINT64_MAX - 1)
+    if (cur == UINT64_MAX - 1 || seq_before == UINT64_MAX - 1)
         return STK_ERANGE;
+    slot->version = cur + 1; /* a later failure rolls the whole batch back, vc with it */
+    *version = cur + 1;
+    return 0;
+}
+
+/* Writes one item whose version was checked by item_version(): its unique and key ops, the
+ * record and its index entry, advancing *h. */
+static int append_one(stk_log_t *log, MDB_txn *txn, head_t *h, const stk_append_t *it,
+                      uint64_t version, stk_append_result_t *res)
+{
+    int rc;
+    uint64_t cur = version - 1;
     for (size_t j = 0; j < it->n_unique; j++) {
         rc = apply_unique(log, txn, &it->unique[j]);
         if (rc != 0)
@@ -511,6 +629,48 @@ static int append_one(stk_log_t *log, MDB_txn *txn, head_t *h, const stk_append_
     return 0;
 }
 
+/* Appends items[0..n) (already checked by stk_log_check_batch) inside txn, advancing *h.
+ * Item by item (version check, then writes), as the API describes, unless checks_first:
+ * then every version is checked before anything is written, so a conflict leaves txn
+ * untouched. *wrote tells whether txn may hold part of a failed batch (the caller must then
+ * roll it back). */
+static int append_batch(stk_log_t *log, MDB_txn *txn, head_t *h, const stk_append_t *items,
+                        size_t n, stk_append_result_t *res, int checks_first, int *wrote)
+{
+    ver_cache_t vc;
+    *wrote = 0;
+    int rc = ver_cache_init(&vc, log, txn, n);
+    if (rc == 0 && checks_first) {
+        for (size_t i = 0; i < n && rc == 0; i++)
+            rc = item_version(&vc, &items[i], h->seq + i, &res[i].version);
+        for (size_t i = 0; i < n && rc == 0; i++) {
+            *wrote = 1;
+            rc = append_one(log, txn, h, &items[i], res[i].version, &res[i]);
+        }
+    } else if (rc == 0) {
+        for (size_t i = 0; i < n && rc == 0; i++) {
+            uint64_t version;
+            rc = item_version(&vc, &items[i], h->seq, &version);
+            if (rc == 0) {
+                *wrote = 1;
+                rc = append_one(log, txn, h, &items[i], version, &res[i]);
+            }
+        }
+    }
+    ver_cache_free(&vc);
+    return rc;
+}
+
+/* 1 if no item claims or releases a unique value: such a batch can only fail logically on
+ * a version check (unique ops can fail on another op of the same batch, key ops never). */
+static int batch_checks_first(const stk_append_t *items, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (items[i].n_unique > 0)
+            return 0;
+    return 1;
+}
+
 int stk_log_txn_begin(stk_log_t *log, stk_log_txn_t **out)
 {
     if (log == NULL || out == NULL)
@@ -547,15 +707,29 @@ int stk_log_txn_append(stk_log_txn_t *t, const stk_append_t *items, size_t n,
     int rc = stk_log_check_batch(items, n);
     if (rc != 0)
         return rc;
+    head_t h = t->head;
+    int wrote = 0;
+    if (batch_checks_first(items, n)) {
+        /* Every logical error is found before the first write, so the batch goes straight
+         * into the group transaction: a nested transaction costs LMDB a dirty-page list and
+         * a merge per batch, twice the CPU of the append itself for one-event batches. An
+         * error after the first write (EFULL, EIO, ...) poisons the transaction. */
+        rc = append_batch(t->log, t->txn, &h, items, n, res, 1, &wrote);
+        if (rc == 0) {
+            t->head = h;
+            return 0;
+        }
+        if (wrote || !is_logical_error(rc))
+            t->poison = rc;
+        return rc;
+    }
     MDB_txn *child = NULL;
     rc = lmdb_err(mdb_txn_begin(t->log->env, t->txn, 0, &child));
     if (rc != 0) {
         t->poison = rc;
         return rc;
     }
-    head_t h = t->head;
-    for (size_t i = 0; i < n && rc == 0; i++)
-        rc = append_one(t->log, child, &h, &items[i], &res[i]);
+    rc = append_batch(t->log, child, &h, items, n, res, 0, &wrote);
     if (rc == 0)
         rc = lmdb_err(mdb_txn_commit(child));
     else
@@ -612,11 +786,16 @@ int stk_log_append(stk_log_t *log, const stk_append_t *items, size_t n, stk_appe
     rc = stk_log_txn_begin(log, &t);
     if (rc != 0)
         return rc;
-    rc = stk_log_txn_append(t, items, n, res);
+    /* One batch in its own transaction: it needs no nested transaction (which costs LMDB
+     * a dirty-page list per batch), a failure aborts the whole transaction. */
+    head_t h = t->head;
+    int wrote;
+    rc = append_batch(log, t->txn, &h, items, n, res, 0, &wrote);
     if (rc != 0) {
         stk_log_txn_abort(t);
         return rc;
     }
+    t->head = h;
     return stk_log_txn_commit(t);
 }
 

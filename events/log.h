@@ -129,10 +129,13 @@ int stk_log_append(stk_log_t *log, const stk_append_t *items, size_t n, stk_appe
 
 /* Group commit: one write transaction holding several independent batches.
  * stk_log_txn_begin → stk_log_txn_append (any number) → stk_log_txn_commit | _abort.
- * Each stk_log_txn_append runs in its own nested transaction: a batch that fails with a
- * logical error (EINVAL, ETOOBIG, ECONFLICT, EEXIST, EPERM, ERANGE) is rolled back alone and the
+ * Each stk_log_txn_append is atomic on its own: a batch that fails with a logical error
+ * (EINVAL, ETOOBIG, ECONFLICT, EEXIST, EPERM, ERANGE) is rolled back alone and the
  * transaction goes on; any other error (EFULL, EIO, ...) poisons the transaction:
- * later appends and the commit return that error and nothing is written.
+ * later appends and the commit return that error and nothing is written. (A batch with
+ * unique ops runs in a nested transaction; any other batch is checked whole before it
+ * writes and then written directly, so there an LMDB size error during its writes — too many
+ * dirty pages in one transaction, STK_ETOOBIG — poisons the transaction too.)
  * Results written to res are only true once stk_log_txn_commit returned 0.
  * All calls on one thread; the txn blocks other writers until it ends. */
 int stk_log_txn_begin(stk_log_t *log, stk_log_txn_t **out);

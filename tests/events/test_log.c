@@ -325,6 +325,82 @@ static stk_unique_op_t claim(const char *index, const char *value, stk_uuid_t ow
     return u;
 }
 
+/* A batch's stream versions are counted in memory after the first lookup of each stream
+ * (a table that grows past its on-stack size for large batches): exact expected versions
+ * over many streams, repeated within one batch and across batches, must all line up. */
+Test(log, expected_versions_count_items_of_the_same_batch_over_many_streams)
+{
+    enum { STREAMS = 150, ITEMS = 600 };
+    static stk_append_t items[ITEMS];
+    static stk_append_result_t r[ITEMS];
+    uint64_t ver[STREAMS] = {0};
+    for (int round = 0; round < 2; round++) {
+        for (int i = 0; i < ITEMS; i++) {
+            int s = (i * 7) % STREAMS;
+            stk_uuid_t id = uuid_n((uint8_t)s);
+            id.b[1] = (uint8_t)(s >> 8) + 1; /* distinct ids that differ in a middle byte too */
+            items[i] = item(id, ver[s], "v");
+            ver[s]++;
+        }
+        cr_assert_eq(stk_log_append(LOG, items, ITEMS, r), 0);
+        for (int i = 0; i < ITEMS; i++)
+            cr_assert_eq(r[i].version, items[i].expected_version + 1);
+    }
+    /* One stale expected version in the middle of a large batch refuses all of it. */
+    for (int i = 0; i < ITEMS; i++) {
+        int s = (i * 7) % STREAMS;
+        stk_uuid_t id = uuid_n((uint8_t)s);
+        id.b[1] = (uint8_t)(s >> 8) + 1;
+        items[i] = item(id, ver[s], "v");
+        ver[s]++;
+    }
+    items[ITEMS / 2].expected_version--;
+    cr_expect_eq(stk_log_append(LOG, items, ITEMS, r), STK_ECONFLICT);
+    cr_expect_eq(head_seq(LOG), 2 * ITEMS);
+    stk_log_verify_report_t rep;
+    cr_expect_eq(stk_log_verify(LOG, &rep), 0, "%s", rep.detail);
+}
+
+/* In a group transaction a batch without unique ops is checked whole before it writes
+ * (no nested transaction): a conflict on its last item, after earlier items of the same
+ * stream, leaves nothing behind, and batches before and after it (one with a unique claim,
+ * which does use a nested transaction) are committed with gapless seqs and versions. */
+Test(log, a_group_keeps_only_the_batches_that_pass_their_checks)
+{
+    stk_uuid_t a = uuid_n(1), b = uuid_n(2), owner = uuid_n(3);
+    stk_log_txn_t *t;
+    cr_assert_eq(stk_log_txn_begin(LOG, &t), 0);
+    stk_append_t i1[2] = {item(a, STK_VERSION_NONE, "a1"), item(a, 1, "a2")};
+    stk_append_t i2[3] = {item(b, STK_VERSION_NONE, "b1"), item(b, 1, "b2"), item(a, 1, "stale")};
+    stk_append_t i3[1] = {item(b, STK_VERSION_NONE, "b1 again")};
+    stk_unique_op_t u[1] = {claim("name", "taken", owner, 0)};
+    stk_append_t i4[2] = {item(a, 2, "a3"), item(a, 5, "conflicts after a claim")};
+    i4[0].unique = u;
+    i4[0].n_unique = 1;
+    stk_append_t i5[1] = {item(a, 2, "a3 for real")};
+    stk_append_result_t r1[2], r2[3], r3[1], r4[2], r5[1];
+    cr_expect_eq(stk_log_txn_append(t, i1, 2, r1), 0);
+    cr_expect_eq(stk_log_txn_append(t, i2, 3, r2), STK_ECONFLICT);
+    cr_expect_eq(stk_log_txn_append(t, i3, 1, r3), 0);
+    cr_expect_eq(stk_log_txn_append(t, i4, 2, r4), STK_ECONFLICT);
+    cr_expect_eq(stk_log_txn_append(t, i5, 1, r5), 0);
+    cr_assert_eq(stk_log_txn_commit(t), 0);
+    cr_expect_eq(r1[1].seq, 2);
+    cr_expect_eq(r3[0].seq, 3);
+    cr_expect_eq(r3[0].version, 1);
+    cr_expect_eq(r5[0].seq, 4);
+    cr_expect_eq(r5[0].version, 3);
+    stk_uuid_t got;
+    cr_expect_eq(stk_log_unique_get(LOG, "name", (const uint8_t *)"taken", 5, &got), STK_ENOTFOUND);
+    collected_t c = {0};
+    cr_assert_eq(stk_log_read_stream(LOG, &b, 1, 0, collect_cb, &c), 0);
+    cr_expect_eq(c.n, 1);
+    cr_expect_str_eq(c.payload[0], "b1 again");
+    stk_log_verify_report_t rep;
+    cr_expect_eq(stk_log_verify(LOG, &rep), 0, "%s", rep.detail);
+    cr_expect_eq(rep.events, 4);
+}
+
 Test(log, unique_claims_are_exclusive_and_atomic_with_the_event)
 {
     stk_uuid_t alice = uuid_n(1), bob = uuid_n(2), owner;
