@@ -153,6 +153,18 @@ int stk_app_config_env(stk_app_config_t *c, const char **bad)
             *bad = "STOCKADE_LISTEN";
         return STK_EINVAL;
     }
+    v = getenv("STOCKADE_RATE_LIMIT");
+    if (v && *v) {
+        char *end;
+        unsigned long n = strtoul(v, &end, 10);
+        if (*end != '\0' || v[0] == '-' || n > 1000000) {
+            if (bad)
+                *bad = "STOCKADE_RATE_LIMIT";
+            return STK_EINVAL;
+        }
+        c->ratelimit_off = n == 0;
+        c->ratelimit.limit = (uint32_t)n;
+    }
     int rc = copy_env(c->data_dir, sizeof c->data_dir, "STOCKADE_DATA_DIR", bad);
     rc = rc ? rc : copy_env(c->database_url, sizeof c->database_url, "DATABASE_URL", bad);
     rc = rc ? rc : copy_env(c->redis_url, sizeof c->redis_url, "REDIS_URL", bad);
@@ -693,6 +705,10 @@ static void app_dispatch(stk_http_req_t *req, stk_http_res_t *res, void *arg)
     req->user = r;
     stk_metric_add(app->m_requests, (const char *[]){r->label}, 1);
 
+    if (app->cfg.ratelimit_off) {
+        r->handler(req, res, r->arg);
+        return;
+    }
     char ip[INET6_ADDRSTRLEN + 8];
     ratelimit_key(req->remote_addr, ip, sizeof ip);
     stk_ratelimit_result_t rl;

@@ -86,7 +86,10 @@ typedef struct stk_app_config {
     char redis_url[STK_APP_URL_MAX + 1];    /* recorded; not used yet */
     bool projections;    /* false with --no-projections; listing/search answer 503 anyway */
     bool handle_signals; /* stk_app_create installs SIGTERM/SIGINT handlers (the CLI: true) */
-    stk_ratelimit_opts_t ratelimit;    /* zero fields: 100 per 60 s (DESIGN §8) */
+    stk_ratelimit_opts_t ratelimit; /* zero fields: 100 per 60 s (DESIGN §8) */
+    /* STOCKADE_RATE_LIMIT: N requests per minute per address, or 0 = no limit (benchmarks
+     * and trusted load tests only: never in front of the internet). */
+    bool ratelimit_off;
     stk_password_cost_t password_cost; /* argon2id cost; default interactive */
     stk_server_limits_t limits;        /* zero fields: net/server.h defaults */
     stk_log_opts_t log_opts;           /* zero: defaults (durable) */

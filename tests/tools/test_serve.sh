@@ -73,6 +73,19 @@ if [ "$code" = 200 ]; then ok "/metrics: 200"; else not_ok "/metrics: $code"; fi
 stop_server INT
 if [ "$CODE" = 0 ]; then ok "SIGINT: graceful exit 0"; else not_ok "SIGINT: exit $CODE"; fi
 # A SIGTERM sent the moment the port is announced is handled, not fatal.
+# STOCKADE_RATE_LIMIT: a number sets the per-minute limit, 0 switches it off, junk is refused.
+STOCKADE_RATE_LIMIT=abc expect_exit 2 "a bad STOCKADE_RATE_LIMIT is refused" -- \
+  "$S" serve --listen 127.0.0.1:0 --data-dir "$D"
+codes() { for _ in $(seq 1 "$1"); do curl -s -o /dev/null -w '%{http_code} ' "http://127.0.0.1:$PORT/healthz"; done; }
+STOCKADE_RATE_LIMIT=3 start_server
+c=$(codes 4)
+[ "$c" = "200 200 200 429 " ] && ok "STOCKADE_RATE_LIMIT=3: the 4th request is 429" || not_ok "limit 3 gave: $c"
+stop_server TERM
+STOCKADE_RATE_LIMIT=0 start_server
+c=$(codes 120 | tr ' ' '\n' | grep -v '^$' | sort -u | tr '\n' ' ')
+[ "$c" = "200 " ] && ok "STOCKADE_RATE_LIMIT=0: 120 requests, none limited" || not_ok "limit 0 gave: $c"
+stop_server TERM
+
 start_server --no-projections
 stop_server TERM
 if [ "$CODE" = 0 ]; then ok "SIGTERM right after start: exit 0"; else not_ok "early SIGTERM: exit $CODE"; fi
