@@ -548,7 +548,7 @@ static int apply_key_op(stk_log_t *log, MDB_txn *txn, const stk_append_t *it)
 static int item_version(ver_cache_t *vc, const stk_append_t *it, uint64_t seq_before,
                         uint64_t *version)
 {
-    ver_slot_t *slot;
+    ver_slot_t *slot = NULL; /* set by ver_cache_get on success (gcc cannot see it) */
     int rc = ver_cache_get(vc, &it->stream, &slot);
     if (rc != 0)
         return rc;

@@ -12,7 +12,6 @@
  * across fork) and forks before any thread of ours exists.
  */
 #include <criterion/criterion.h>
-#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
@@ -28,6 +27,7 @@
 #include "core/error.h"
 #include "events/log.h"
 #include "events/writer.h"
+#include "tests/support/tmpdir.h"
 
 #define ROUNDS        32
 #define CHILD_MAX_MS  3000 /* a child that was never killed stops by itself */
@@ -51,25 +51,6 @@ static uint64_t xorshift(uint64_t *s)
     x ^= x >> 7;
     x ^= x << 17;
     return *s = x;
-}
-
-static void rm_tree(const char *path)
-{
-    DIR *d = opendir(path);
-    if (d == NULL) {
-        unlink(path);
-        return;
-    }
-    struct dirent *de;
-    while ((de = readdir(d)) != NULL) {
-        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-            continue;
-        char sub[512];
-        snprintf(sub, sizeof sub, "%s/%s", path, de->d_name);
-        rm_tree(sub);
-    }
-    closedir(d);
-    rmdir(path);
 }
 
 /* ---- the child ---- */
@@ -222,18 +203,18 @@ static int check_cb(void *ud, const stk_envelope_t *e)
     return 0;
 }
 
-static char root[] = "/tmp/stk-test-crash-XXXXXX";
+static char root[64];
 static int root_made;
 
 static void cleanup(void)
 {
     if (root_made)
-        rm_tree(root);
+        stk_test_tmpdir_remove(root);
 }
 
 Test(crash, acknowledged_events_survive_sigkill_at_random_moments, .timeout = 280, .fini = cleanup)
 {
-    cr_assert_not_null(mkdtemp(root));
+    cr_assert_eq(stk_test_tmpdir_make(root, sizeof root, "crash"), 0);
     root_made = 1;
     char dir[128];
     snprintf(dir, sizeof dir, "%s/log", root);

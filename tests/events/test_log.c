@@ -2,7 +2,6 @@
  * optimistic concurrency, unique claims, snapshots, per-user keys, verification (clean
  * and tampered), hot backup under a concurrent writer, reopen, read-only, limits. */
 #include <criterion/criterion.h>
-#include <dirent.h>
 #include <lmdb.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -14,30 +13,12 @@
 #include "core/error.h"
 #include "events/envelope.h"
 #include "events/log.h"
+#include "tests/support/tmpdir.h"
 
 /* ---- helpers ---- */
 
 static char tmp_root[64];
 static stk_log_t *LOG;
-
-static void rm_tree(const char *path)
-{
-    DIR *d = opendir(path);
-    if (d == NULL) {
-        unlink(path);
-        return;
-    }
-    struct dirent *de;
-    while ((de = readdir(d)) != NULL) {
-        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-            continue;
-        char sub[512];
-        snprintf(sub, sizeof sub, "%s/%s", path, de->d_name);
-        rm_tree(sub);
-    }
-    closedir(d);
-    rmdir(path);
-}
 
 static void path_in_tmp(char *out, size_t cap, const char *name)
 {
@@ -46,8 +27,7 @@ static void path_in_tmp(char *out, size_t cap, const char *name)
 
 static void setup(void)
 {
-    strcpy(tmp_root, "/tmp/stk-test-log-XXXXXX");
-    cr_assert_not_null(mkdtemp(tmp_root));
+    cr_assert_eq(stk_test_tmpdir_make(tmp_root, sizeof tmp_root, "log"), 0);
     char dir[128];
     path_in_tmp(dir, sizeof dir, "log");
     stk_log_opts_t o = {.map_size = 256u << 20};
@@ -58,7 +38,7 @@ static void teardown(void)
 {
     stk_log_close(LOG);
     LOG = NULL;
-    rm_tree(tmp_root);
+    stk_test_tmpdir_remove(tmp_root);
 }
 
 static stk_uuid_t uuid_n(uint8_t n)

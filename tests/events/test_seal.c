@@ -3,7 +3,6 @@
  * log: sealed data opens with the stored key and fails for good once the key is deleted,
  * without touching other users. */
 #include <criterion/criterion.h>
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,27 +11,9 @@
 #include "core/error.h"
 #include "events/log.h"
 #include "events/seal.h"
+#include "tests/support/tmpdir.h"
 
 static const char EMAIL[] = "ada@example.com";
-
-static void rm_tree(const char *path)
-{
-    DIR *d = opendir(path);
-    if (d == NULL) {
-        unlink(path);
-        return;
-    }
-    struct dirent *de;
-    while ((de = readdir(d)) != NULL) {
-        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-            continue;
-        char sub[512];
-        snprintf(sub, sizeof sub, "%s/%s", path, de->d_name);
-        rm_tree(sub);
-    }
-    closedir(d);
-    rmdir(path);
-}
 
 /* 1 if needle occurs in hay (memmem is a GNU extension). */
 static int contains(const uint8_t *hay, size_t n, const char *needle)
@@ -149,8 +130,7 @@ static stk_log_t *LOG;
 
 static void log_setup(void)
 {
-    strcpy(tmp_root, "/tmp/stk-test-seal-XXXXXX");
-    cr_assert_not_null(mkdtemp(tmp_root));
+    cr_assert_eq(stk_test_tmpdir_make(tmp_root, sizeof tmp_root, "seal"), 0);
     char dir[128];
     snprintf(dir, sizeof dir, "%s/log", tmp_root);
     stk_log_opts_t o = {.map_size = 64u << 20};
@@ -161,7 +141,7 @@ static void log_teardown(void)
 {
     stk_log_close(LOG);
     LOG = NULL;
-    rm_tree(tmp_root);
+    stk_test_tmpdir_remove(tmp_root);
 }
 
 TestSuite(seal_log, .init = log_setup, .fini = log_teardown);

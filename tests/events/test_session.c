@@ -14,6 +14,7 @@
 #include "events/session.h"
 #include "events/types.h"
 #include "events/writer.h"
+#include "tests/support/tmpdir.h"
 
 typedef struct fx {
     char dir[64];
@@ -24,13 +25,6 @@ typedef struct fx {
     stk_uuid_t id;
     int accepted; /* inputs accepted by ok() */
 } fx_t;
-
-static void rm_rf(const char *dir)
-{
-    char cmd[160];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    cr_assert_eq(system(cmd), 0);
-}
 
 /* 20x20 grass, spawn (0,10), goal (19,10), `waves` waves of 3 grunts. */
 static void fx_map_payload(msgpack_sbuffer *sb, uint32_t waves)
@@ -57,8 +51,7 @@ static void fx_map_payload(msgpack_sbuffer *sb, uint32_t waves)
 static void fx_open(fx_t *f, uint32_t waves, uint32_t mark_every)
 {
     memset(f, 0, sizeof *f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/stk_session_XXXXXX");
-    cr_assert_not_null(mkdtemp(f->dir));
+    cr_assert_eq(stk_test_tmpdir_make(f->dir, sizeof f->dir, "session"), 0);
     char path[128];
     snprintf(path, sizeof path, "%s/log", f->dir);
     stk_log_opts_t lo = {.nosync = 1}; /* durability is not what is tested here */
@@ -86,7 +79,7 @@ static void fx_close(fx_t *f)
     stk_writer_free(f->w);
     stk_log_close(f->log);
     msgpack_sbuffer_destroy(&f->map);
-    rm_rf(f->dir);
+    stk_test_tmpdir_remove(f->dir);
 }
 
 static stk_game_input_t in_of(int kind, uint8_t player)

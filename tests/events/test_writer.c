@@ -3,7 +3,6 @@
  * order, conflict isolation inside one group, unique-key races, back-pressure, drain on
  * stop, copied payloads, and storage-full failing the group cleanly. */
 #include <criterion/criterion.h>
-#include <dirent.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
@@ -14,33 +13,14 @@
 #include "core/error.h"
 #include "events/log.h"
 #include "events/writer.h"
+#include "tests/support/tmpdir.h"
 
 static char tmp_root[64];
 static stk_log_t *LOG;
 
-static void rm_tree(const char *path)
-{
-    DIR *d = opendir(path);
-    if (d == NULL) {
-        unlink(path);
-        return;
-    }
-    struct dirent *de;
-    while ((de = readdir(d)) != NULL) {
-        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-            continue;
-        char sub[512];
-        snprintf(sub, sizeof sub, "%s/%s", path, de->d_name);
-        rm_tree(sub);
-    }
-    closedir(d);
-    rmdir(path);
-}
-
 static void open_log(uint64_t map_size)
 {
-    strcpy(tmp_root, "/tmp/stk-test-writer-XXXXXX");
-    cr_assert_not_null(mkdtemp(tmp_root));
+    cr_assert_eq(stk_test_tmpdir_make(tmp_root, sizeof tmp_root, "writer"), 0);
     char dir[128];
     snprintf(dir, sizeof dir, "%s/log", tmp_root);
     stk_log_opts_t o = {.map_size = map_size};
@@ -56,7 +36,7 @@ static void teardown(void)
 {
     stk_log_close(LOG);
     LOG = NULL;
-    rm_tree(tmp_root);
+    stk_test_tmpdir_remove(tmp_root);
 }
 
 static stk_uuid_t uuid_n(uint32_t n)

@@ -1,15 +1,15 @@
 /* tests/net/client.c — the app runner, HTTP client and WebSocket client of the API tests
  * (see client.h). */
-#define _XOPEN_SOURCE 700 /* nftw */
 #include "client.h"
 
 #include "core/error.h"
 
 #include "net/ws.h"
+#include "tests/support/wire.h"
+#include "tests/support/tmpdir.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <ftw.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdarg.h>
@@ -43,9 +43,9 @@ int ar_start(app_runner_t *r, void (*tweak)(stk_app_config_t *cfg), const char *
     if (dir_reuse) {
         snprintf(r->dir, sizeof r->dir, "%s", dir_reuse);
     } else {
-        snprintf(r->dir, sizeof r->dir, "/tmp/stk-api-XXXXXX");
-        if (!mkdtemp(r->dir))
-            return STK_EIO;
+        int mk = stk_test_tmpdir_make(r->dir, sizeof r->dir, "api");
+        if (mk)
+            return mk;
     }
     stk_app_config_t cfg;
     stk_app_config_init(&cfg);
@@ -62,7 +62,7 @@ int ar_start(app_runner_t *r, void (*tweak)(stk_app_config_t *cfg), const char *
     int rc = stk_app_create(&cfg, &r->app);
     if (rc) {
         if (!dir_reuse)
-            ar_rmtree(r->dir);
+            stk_test_tmpdir_remove(r->dir);
         return rc;
     }
     r->port = stk_app_port(r->app);
@@ -84,7 +84,7 @@ void ar_stop(app_runner_t *r, bool keep_dir)
     stk_app_destroy(r->app);
     r->app = NULL;
     if (!keep_dir)
-        ar_rmtree(r->dir);
+        stk_test_tmpdir_remove(r->dir);
 }
 
 uint64_t ar_head(app_runner_t *r)
@@ -92,19 +92,6 @@ uint64_t ar_head(app_runner_t *r)
     uint64_t head = 0;
     stk_log_head(stk_app_log(r->app), &head, NULL);
     return head;
-}
-
-static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
-void ar_rmtree(const char *dir)
-{
-    nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 /* ---- sockets ------------------------------------------------------------------------------ */
@@ -130,45 +117,7 @@ static int dial(int port)
     return fd;
 }
 
-static int send_all(int fd, const void *data, size_t len)
-{
-    const uint8_t *p = data;
-    while (len > 0) {
-        ssize_t w = send(fd, p, len, MSG_NOSIGNAL);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        p += w;
-        len -= (size_t)w;
-    }
-    return 0;
-}
-
 /* ---- HTTP --------------------------------------------------------------------------------- */
-
-static bool header_in(const char *headers, const char *name, char *out, size_t cap)
-{
-    size_t nl = strlen(name);
-    const char *p = strstr(headers, "\r\n"); /* skip the status line */
-    while (p && p[2]) {
-        p += 2;
-        if (strncasecmp(p, name, nl) == 0 && p[nl] == ':') {
-            const char *v = p + nl + 1;
-            while (*v == ' ')
-                v++;
-            const char *e = strstr(v, "\r\n");
-            size_t n = e ? (size_t)(e - v) : strlen(v);
-            if (n >= cap)
-                n = cap - 1;
-            memcpy(out, v, n);
-            out[n] = '\0';
-            return true;
-        }
-        p = strstr(p, "\r\n");
-    }
-    return false;
-}
 
 /* Decodes a chunked body in place; returns the decoded length. */
 static size_t dechunk(char *b, size_t len)
@@ -207,7 +156,8 @@ int hc_request(int port, const char *method, const char *path, const char *extra
     if (body || strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0)
         n += snprintf(head + n, sizeof head - (size_t)n, "Content-Length: %zu\r\n", len);
     n += snprintf(head + n, sizeof head - (size_t)n, "\r\n");
-    if (send_all(fd, head, (size_t)n) != 0 || (len && send_all(fd, body, len) != 0)) {
+    if (stk_test_send_all(fd, head, (size_t)n) != 0 ||
+        (len && stk_test_send_all(fd, body, len) != 0)) {
         close(fd);
         return -1;
     }
@@ -284,7 +234,7 @@ void hc_free(hc_resp_t *r)
 
 bool hc_header(const hc_resp_t *r, const char *name, char *out, size_t cap)
 {
-    return header_in(r->headers, name, out, cap);
+    return stk_test_http_header(r->headers, name, out, cap);
 }
 
 const char *hc_str(const hc_resp_t *r, const char *key)
@@ -362,7 +312,7 @@ int ws_connect(int port, const char *path, const char *protocols, const char *ex
                  "Sec-WebSocket-Key: %s\r\n%s%s%s%s\r\n",
                  path, key, protocols ? "Sec-WebSocket-Protocol: " : "", protocols ? protocols : "",
                  protocols ? "\r\n" : "", extra_headers ? extra_headers : "");
-    if (send_all(fd, req, (size_t)n) != 0) {
+    if (stk_test_send_all(fd, req, (size_t)n) != 0) {
         close(fd);
         return -1;
     }
@@ -398,40 +348,24 @@ int ws_connect(int port, const char *path, const char *protocols, const char *ex
     }
     char want[29], got[64];
     stk_ws_accept_key(key, want);
-    if (!header_in(headers, "Sec-WebSocket-Accept", got, sizeof got) || strcmp(got, want) != 0) {
+    if (!stk_test_http_header(headers, "Sec-WebSocket-Accept", got, sizeof got) ||
+        strcmp(got, want) != 0) {
         ws_free(c);
         return -1;
     }
     if (proto && proto_cap)
-        header_in(headers, "Sec-WebSocket-Protocol", proto, proto_cap);
+        stk_test_http_header(headers, "Sec-WebSocket-Protocol", proto, proto_cap);
     *out = c;
     return 101;
 }
 
 int ws_send(ws_client_t *c, int opcode, const void *data, size_t len)
 {
-    uint8_t *f = malloc(len + 14);
-    size_t h = 0;
-    f[h++] = (uint8_t)(0x80 | (opcode & 0x0f));
-    if (len < 126) {
-        f[h++] = (uint8_t)(0x80 | len);
-    } else if (len < 65536) {
-        f[h++] = 0x80 | 126;
-        f[h++] = (uint8_t)(len >> 8);
-        f[h++] = (uint8_t)len;
-    } else {
-        f[h++] = 0x80 | 127;
-        for (int i = 7; i >= 0; i--)
-            f[h++] = (uint8_t)((uint64_t)len >> (8 * i));
-    }
+    uint8_t *f = malloc(len + STK_TEST_WS_HEAD_MAX);
     uint8_t mask[4];
     randombytes_buf(mask, 4);
-    memcpy(f + h, mask, 4);
-    h += 4;
-    const uint8_t *d = data;
-    for (size_t i = 0; i < len; i++)
-        f[h + i] = d[i] ^ mask[i & 3];
-    int rc = send_all(c->fd, f, h + len);
+    size_t n = stk_test_ws_frame(f, true, opcode, mask, data, len);
+    int rc = stk_test_send_all(c->fd, f, n);
     free(f);
     return rc;
 }

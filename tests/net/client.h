@@ -40,8 +40,6 @@ int ar_start(app_runner_t *r, void (*tweak)(stk_app_config_t *cfg), const char *
 void ar_stop(app_runner_t *r, bool keep_dir);
 /* Head sequence of the app's log. */
 uint64_t ar_head(app_runner_t *r);
-/* Removes a directory tree (the data dir). */
-void ar_rmtree(const char *dir);
 
 /* ---- HTTP ---- */
 

@@ -4,6 +4,7 @@
 #include "core/error.h"
 #include "net/problem.h"
 #include "net/ws.h"
+#include "tests/support/wire.h"
 
 #include <uv.h>
 
@@ -416,17 +417,7 @@ void tc_close(tconn_t *c)
 
 int tc_send(tconn_t *c, const void *data, size_t len)
 {
-    const uint8_t *p = data;
-    while (len) {
-        ssize_t n = send(c->fd, p, len, MSG_NOSIGNAL);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return -1;
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
+    return stk_test_send_all(c->fd, data, len);
 }
 
 int tc_send_str(tconn_t *c, const char *s)
@@ -455,31 +446,9 @@ static void consume(tconn_t *c, size_t n)
     c->len -= n;
 }
 
-static bool find_header(const char *headers, const char *name, char *out, size_t cap)
-{
-    size_t nl = strlen(name);
-    const char *s = headers;
-    while ((s = strstr(s, "\r\n")) != NULL) {
-        s += 2;
-        if (strncasecmp(s, name, nl) == 0 && s[nl] == ':') {
-            const char *v = s + nl + 1;
-            while (*v == ' ')
-                v++;
-            const char *e = strstr(v, "\r\n");
-            size_t l = e ? (size_t)(e - v) : strlen(v);
-            if (l >= cap)
-                l = cap - 1;
-            memcpy(out, v, l);
-            out[l] = '\0';
-            return true;
-        }
-    }
-    return false;
-}
-
 bool tresp_header(const tresp_t *r, const char *name, char *out, size_t cap)
 {
-    return find_header(r->headers, name, out, cap);
+    return stk_test_http_header(r->headers, name, out, cap);
 }
 
 static uint8_t *find_crlf(uint8_t *b, size_t n)
@@ -552,10 +521,10 @@ int tc_read_response(tconn_t *c, tresp_t *r, bool head_only)
         return -1;
     char cl[32];
     size_t n = 0;
-    if (!head_only && find_header(r->headers, "Transfer-Encoding", cl, sizeof(cl)) &&
+    if (!head_only && stk_test_http_header(r->headers, "Transfer-Encoding", cl, sizeof(cl)) &&
         strcasecmp(cl, "chunked") == 0)
         return read_chunked(c, r);
-    if (!head_only && find_header(r->headers, "Content-Length", cl, sizeof(cl)))
+    if (!head_only && stk_test_http_header(r->headers, "Content-Length", cl, sizeof(cl)))
         n = strtoul(cl, NULL, 10);
     while (c->len < n)
         if (fill(c) != 0)
@@ -612,32 +581,12 @@ int tc_ws_handshake(tconn_t *c, const char *path, const char *protocols, char *p
 
 int tc_ws_send_frame(tconn_t *c, bool fin, int opcode, const void *data, size_t len, bool unmasked)
 {
-    uint8_t *f = malloc(len + 14);
+    uint8_t *f = malloc(len + STK_TEST_WS_HEAD_MAX);
     if (!f)
         return -1;
-    size_t h = 0;
-    f[h++] = (uint8_t)((fin ? 0x80 : 0) | (opcode & 0x0F));
-    uint8_t mbit = unmasked ? 0 : 0x80;
-    if (len < 126) {
-        f[h++] = (uint8_t)(mbit | len);
-    } else if (len < 65536) {
-        f[h++] = mbit | 126;
-        f[h++] = (uint8_t)(len >> 8);
-        f[h++] = (uint8_t)len;
-    } else {
-        f[h++] = mbit | 127;
-        for (int i = 7; i >= 0; i--)
-            f[h++] = (uint8_t)((uint64_t)len >> (8 * i));
-    }
-    const uint8_t mask[4] = {0x12, 0x34, 0x56, 0x78};
-    if (!unmasked) {
-        memcpy(f + h, mask, 4);
-        h += 4;
-    }
-    const uint8_t *d = data;
-    for (size_t i = 0; i < len; i++)
-        f[h + i] = unmasked ? d[i] : (uint8_t)(d[i] ^ mask[i % 4]);
-    int rc = tc_send(c, f, h + len);
+    static const uint8_t mask[4] = {0x12, 0x34, 0x56, 0x78};
+    size_t n = stk_test_ws_frame(f, fin, opcode, unmasked ? NULL : mask, data, len);
+    int rc = tc_send(c, f, n);
     free(f);
     return rc;
 }
