@@ -9,7 +9,7 @@ build_pkgs=(build-essential cmake pkg-config clang libclang-rt-14-dev clang-form
   libuv1-dev libpq-dev libhiredis-dev libmsgpack-dev liblmdb-dev node-llhttp
   libwslay-dev libjansson-dev libsodium-dev libssl-dev libxxhash-dev)
 run_pkgs=(postgresql-15 redis-server lmdb-utils)
-test_pkgs=(libcriterion-dev valgrind procps psmisc)
+test_pkgs=(libcriterion-dev valgrind procps psmisc python3 curl wrk)
 
 want=("${build_pkgs[@]}" "${run_pkgs[@]}")
 [ "$mode" = "--test" ] && want+=("${test_pkgs[@]}")
