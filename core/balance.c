@@ -5,12 +5,17 @@
 
 #include "core/error.h"
 
-/* Default tables, ruleset 1. Rows: name, health, speed (mt/s), armour, bounty, lives, flying. */
+/* Default tables, ruleset 1. Rows: name, health, speed (mt/s), armour, bounty, lives, flying.
+ * Tuned with the scripted bots (tools/bots.c, `stockade simulate`, 20 seeds per map): two
+ * bots usually clear meadow but lose lives, one bot mostly loses canyon, and fortress
+ * turns hard from about wave 20 as wave_health_bp compounds (x2.5 by wave 10, x20 by 30).
+ * Health is the wave-1 value; brutes are armoured rather than fat, so they are not a wall
+ * for the arrow-heavy early defence. */
 static const stk_enemy_spec_t default_enemy[STK_ENEMY_KINDS] = {
-    [STK_ENEMY_GRUNT] = {"grunt", 60, 1000, 0, 5, 1, 0},
-    [STK_ENEMY_RUNNER] = {"runner", 35, 2000, 0, 6, 1, 0},
-    [STK_ENEMY_BRUTE] = {"brute", 220, 600, 4, 15, 3, 0},
-    [STK_ENEMY_FLYER] = {"flyer", 50, 1300, 0, 8, 2, 1},
+    [STK_ENEMY_GRUNT] = {"grunt", 300, 1000, 0, 3, 1, 0},
+    [STK_ENEMY_RUNNER] = {"runner", 190, 2000, 0, 4, 1, 0},
+    [STK_ENEMY_BRUTE] = {"brute", 420, 600, 3, 10, 3, 0},
+    [STK_ENEMY_FLYER] = {"flyer", 230, 1300, 0, 6, 2, 1},
 };
 
 /* Levels: cost, damage, range, cooldown, splash, slow_bp, slow_ms, jumps, chain, falloff. */
@@ -45,12 +50,23 @@ void stk_balance_default(stk_balance_t *out)
     out->start_gold = 500;
     out->start_lives = 20;
     out->sell_refund_bp = 7000;
-    out->wave_bonus = 25;
-    out->wave_bonus_step = 5;
+    out->wave_bonus = 20;
+    out->wave_bonus_step = 3;
     out->first_wave_ms = 10000;
     out->wave_countdown_ms = 15000;
     out->splash_min_bp = 7500;
     out->spawn_jitter_mt = 250;
+    out->wave_health_bp = 1100;
+}
+
+int32_t stk_balance_enemy_health(const stk_balance_t *b, int kind, uint32_t wave)
+{
+    /* Compounding, so late waves outgrow a defence that keeps buying towers; integer
+     * steps (each rounded down) keep it exact on every platform. */
+    int64_t h = b->enemy[kind].health;
+    for (uint32_t w = 0; w < wave && h < INT32_MAX; w++)
+        h += h * b->wave_health_bp / 10000;
+    return h > INT32_MAX ? INT32_MAX : (int32_t)h;
 }
 
 static int name_ok(const char name[STK_BALANCE_NAME_MAX])

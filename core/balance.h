@@ -95,6 +95,8 @@ typedef struct stk_balance {
     int32_t wave_countdown_ms; /* countdown after a wave finished spawning to the next one */
     int32_t splash_min_bp;     /* SPLASH: secondary targets take a PRNG share in */
     int32_t spawn_jitter_mt;   /* spawn: PRNG head start in [0, jitter) milli-tiles */
+    int32_t wave_health_bp;    /* each wave's enemies spawn with this much more health than
+                                * the previous wave's, compounding (stk_balance_enemy_health) */
 } stk_balance_t;
 
 /* Field lists, X(field, min, max): every int32 field of the tables with its valid range, in
@@ -128,9 +130,15 @@ typedef struct stk_balance {
     X(first_wave_ms, 0, 3600000)                                                                   \
     X(wave_countdown_ms, 0, 3600000)                                                               \
     X(splash_min_bp, 0, 10000)                                                                     \
-    X(spawn_jitter_mt, 0, 1000)
+    X(spawn_jitter_mt, 0, 1000)                                                                    \
+    X(wave_health_bp, 0, 10000)
 /* Besides these: enemy[k].name (must be the map's name of kind k), tower[k].name (unique,
  * 1..15 bytes) and tower[k].effect (the stk_tower_effect_t, 0..3). */
+
+/* Health an enemy of `kind` spawns with in wave `wave` (0-based): health grown `wave` times
+ * by wave_health_bp (h += h * wave_health_bp / 10000, rounded down each time, in 64-bit),
+ * capped at INT32_MAX. Pure; kind must be a valid stk_enemy_type. */
+int32_t stk_balance_enemy_health(const stk_balance_t *b, int kind, uint32_t wave);
 
 /* The default tables of STK_RULESET_VERSION. Never fails. */
 void stk_balance_default(stk_balance_t *out);

@@ -47,7 +47,7 @@ static void spawn_one(stk_game_t *g, uint32_t wave, uint32_t kind)
     e->id = g->next_enemy_id++;
     e->kind = kind;
     e->wave = wave;
-    e->health = g->balance.enemy[kind].health;
+    e->health = stk_balance_enemy_health(&g->balance, (int)kind, wave);
     e->x = e->nx = g->map.spawn.x;
     e->y = e->ny = g->map.spawn.y;
     if (stk_path_next(field_of(g, e), e->x, e->y, &e->nx, &e->ny) == 0)

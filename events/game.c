@@ -106,6 +106,11 @@ static const int_field_t top_fields[] = {
     F(stk_balance_t, wave_countdown_ms), F(stk_balance_t, splash_min_bp),
     F(stk_balance_t, spawn_jitter_mt),
 };
+/* Top-level fields added after the first tables were recorded: written only when not 0,
+ * and 0 when absent, so a table recorded before them decodes (and re-encodes) unchanged. */
+static const int_field_t opt_top_fields[] = {
+    F(stk_balance_t, wave_health_bp),
+};
 #undef F
 #define NFIELDS(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -138,7 +143,10 @@ int stk_game_balance_encode(const stk_balance_t *b, msgpack_sbuffer *out)
     msgpack_sbuffer_clear(out);
     msgpack_packer pk;
     msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
-    int rc = pk_fail(msgpack_pack_map(&pk, 2 + NFIELDS(top_fields)));
+    size_t n_opt = 0;
+    for (size_t i = 0; i < NFIELDS(opt_top_fields); i++)
+        n_opt += *field_ptr((void *)(uintptr_t)b, &opt_top_fields[i]) != 0;
+    int rc = pk_fail(msgpack_pack_map(&pk, 2 + NFIELDS(top_fields) + n_opt));
     rc = rc ? rc : stk_payload_put_array(&pk, "enemies", STK_ENEMY_KINDS);
     for (size_t i = 0; rc == 0 && i < STK_ENEMY_KINDS; i++) {
         rc = pk_fail(msgpack_pack_map(&pk, 1 + NFIELDS(enemy_fields)));
@@ -158,6 +166,11 @@ int stk_game_balance_encode(const stk_balance_t *b, msgpack_sbuffer *out)
         }
     }
     rc = rc ? rc : put_ints(&pk, b, top_fields, NFIELDS(top_fields));
+    for (size_t i = 0; rc == 0 && i < NFIELDS(opt_top_fields); i++) {
+        const int32_t *v = field_ptr((void *)(uintptr_t)b, &opt_top_fields[i]);
+        if (*v != 0)
+            rc = put_ints(&pk, b, &opt_top_fields[i], 1);
+    }
     return rc;
 }
 
@@ -218,7 +231,14 @@ static int decode_balance(const msgpack_object *root, stk_balance_t *b, stk_payl
 {
     char path[96];
     const msgpack_object *items = NULL;
-    int rc = expect_map(root, 2 + NFIELDS(top_fields), "", err);
+    size_t n_opt = 0;
+    for (size_t i = 0; root->type == MSGPACK_OBJECT_MAP && i < NFIELDS(opt_top_fields); i++) {
+        bool have = stk_payload_find(root, opt_top_fields[i].key) != NULL;
+        n_opt += have;
+        if (!have)
+            *field_ptr(b, &opt_top_fields[i]) = 0;
+    }
+    int rc = expect_map(root, 2 + NFIELDS(top_fields) + n_opt, "", err);
     rc = rc ? rc : get_list(root, "enemies", STK_ENEMY_KINDS, &items, err);
     for (size_t i = 0; rc == 0 && i < STK_ENEMY_KINDS; i++) {
         snprintf(path, sizeof path, "enemies[%zu]", i);
@@ -252,6 +272,9 @@ static int decode_balance(const msgpack_object *root, stk_balance_t *b, stk_payl
         }
     }
     rc = rc ? rc : get_ints(root, b, top_fields, NFIELDS(top_fields), "", err);
+    for (size_t i = 0; rc == 0 && i < NFIELDS(opt_top_fields); i++)
+        if (stk_payload_find(root, opt_top_fields[i].key) != NULL)
+            rc = get_ints(root, b, &opt_top_fields[i], 1, "", err);
     return rc;
 }
 

@@ -34,8 +34,11 @@
  *                      "cooldown_ms", "splash_mt", "slow_bp", "slow_ms", "chain_jumps",
  *                      "chain_mt", "falloff_bp"}]}],     (index = stk_tower_kind_t)
  *    "start_gold", "start_lives", "sell_refund_bp", "wave_bonus", "wave_bonus_step",
- *    "first_wave_ms", "wave_countdown_ms", "splash_min_bp", "spawn_jitter_mt"}
- * i.e. exactly the fields of core/balance.h with the same names. The decoded table must
+ *    "first_wave_ms", "wave_countdown_ms", "splash_min_bp", "spawn_jitter_mt",
+ *    ["wave_health_bp"]}
+ * i.e. exactly the fields of core/balance.h with the same names. "wave_health_bp" (added
+ * later) is the one optional key: written only when not 0, read as 0 when absent, so
+ * tables recorded before it decode and re-encode unchanged. The decoded table must
  * pass stk_balance_validate().
  *
  * Output buffers: every encoder writes into a msgpack_sbuffer that the caller initialised

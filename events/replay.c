@@ -18,6 +18,7 @@
 
 #include <jansson.h>
 #include <sodium.h>
+#include <xxhash.h>
 
 #include "core/error.h"
 #include "events/json.h"
@@ -26,19 +27,8 @@
 
 #define PEND_MAX          8u
 #define STORED_KF_MAX     100000u
+#define STORED_KF_TRIES   64u /* stored keyframes a seek tries before simulating from 0 */
 #define KF_STREAM_CONTEXT "stockade.replay.keyframes"
-
-typedef struct keyframe {
-    uint64_t tick;
-    size_t input_idx; /* journal entries applied before it */
-    uint64_t seq, version, hash;
-    stk_game_t *g;
-} keyframe_t;
-
-typedef struct journal_entry {
-    uint64_t tick;
-    stk_game_input_t in;
-} journal_entry_t;
 
 typedef struct pending {
     uint16_t type; /* STK_EV_WAVE_ENDED or STK_EV_GAME_ENDED */
@@ -46,9 +36,38 @@ typedef struct pending {
     uint32_t wave;
 } pending_t;
 
+typedef struct keyframe {
+    uint64_t tick;
+    size_t input_idx; /* journal entries applied before it */
+    uint64_t seq, version, hash;
+    stk_game_t *g;
+    /* outcomes the step to `tick` produced whose events come later in the stream: a
+     * replay resumed from this keyframe must still expect them */
+    pending_t pend[PEND_MAX];
+    size_t n_pend;
+} keyframe_t;
+
+typedef struct journal_entry {
+    uint64_t tick;
+    stk_game_input_t in;
+} journal_entry_t;
+
+/* A stored keyframe as loaded for checking: its numbers, and XXH3 of its state bytes. */
 typedef struct stored_kf {
     uint64_t tick, hash;
+    uint64_t state_hash; /* XXH3_64 of the stored state (has_state) */
+    bool has_state;      /* format 2 records carry the state; format 1 only the hash */
+    bool bad;            /* the record does not decode: reported when its tick is reached */
 } stored_kf_t;
+
+/* A decoded stored keyframe record; state and pend point into the payload buffer. */
+typedef struct kf_record {
+    uint64_t format, tick, seq, version, hash;
+    const uint8_t *state; /* NULL for format 1 */
+    size_t state_len;
+    pending_t pend[PEND_MAX];
+    size_t n_pend;
+} kf_record_t;
 
 struct stk_replay {
     stk_replay_opts_t opts;
@@ -74,6 +93,7 @@ struct stk_replay {
     /* keyframes and the input journal */
     keyframe_t kf[STK_REPLAY_MAX_KEYFRAMES];
     size_t n_kf;
+    bool resumed; /* kf[0] was restored from a stored keyframe, not created at tick 0 */
     journal_entry_t *jr;
     size_t n_jr, cap_jr;
     /* keyframes loaded from the log */
@@ -272,19 +292,27 @@ static void check_stored_keyframe(stk_replay_t *r, uint64_t tick)
         r->i_stored++;
     if (r->i_stored >= r->n_stored || r->stored[r->i_stored].tick != tick)
         return;
-    uint64_t want = r->stored[r->i_stored].hash;
+    const stored_kf_t *k = &r->stored[r->i_stored++];
     uint64_t got = stk_game_hash(r->g);
-    r->i_stored++;
-    if (want == got) {
+    if (k->bad) {
+        diverge(r, STK_REPLAY_KEYFRAME, r->sum.last_seq, tick, 0, NULL, NULL, STK_REJECT_NONE,
+                "stored keyframe at tick %" PRIu64 " does not decode", tick);
+        return;
+    }
+    if (k->hash == got && (!k->has_state || k->state_hash == got)) {
         r->sum.keyframes_checked++;
         return;
     }
+    /* Trust neither part of the record: its hash field and its state bytes must both be
+     * the state this replay computed (a corrupted state with an intact hash field would
+     * otherwise pass here and then be restored by a seek). */
+    uint64_t want = k->hash != got ? k->hash : k->state_hash;
     stk_game_record_t e = {.type = STK_EV_TICK_MARK, .tick = tick, .hash = want};
     stk_game_record_t a = {.type = STK_EV_TICK_MARK, .tick = tick, .hash = got};
     diverge(r, STK_REPLAY_KEYFRAME, r->sum.last_seq, tick, 0, &e, &a, STK_REJECT_NONE,
-            "stored keyframe at tick %" PRIu64 " has hash %016" PRIx64
+            "stored keyframe at tick %" PRIu64 " has %s %016" PRIx64
             ", the replay computes %016" PRIx64,
-            tick, want, got);
+            tick, k->hash != got ? "hash" : "a state hashing to", want, got);
 }
 
 static void take_keyframe(stk_replay_t *r)
@@ -312,6 +340,8 @@ static void take_keyframe(stk_replay_t *r)
     k->seq = r->sum.last_seq;
     k->version = r->sum.last_version;
     k->hash = stk_game_hash(r->g);
+    memcpy(k->pend, r->pend, r->n_pend * sizeof(pending_t));
+    k->n_pend = r->n_pend;
     r->n_kf++;
     r->sum.keyframes++;
 }
@@ -333,6 +363,7 @@ static void step_once(stk_replay_t *r)
 {
     stk_game_outcome_t o;
     stk_game_step(r->g, &o);
+    r->sum.steps++;
     if (o.wave_ended)
         push_pending(r, STK_EV_WAVE_ENDED, o.tick, o.wave_cleared);
     if (o.game_ended)
@@ -750,16 +781,23 @@ static int log_feed_cb(void *ud, const stk_envelope_t *e)
     return rc; /* 0 goes on; an error stops the read and is returned by it */
 }
 
-int stk_replay_run_log(stk_replay_t *r, stk_log_t *log, const stk_uuid_t *session)
+/* Feed the stream from the version after the last one fed, then finish. */
+static int run_log_from(stk_replay_t *r, stk_log_t *log, const stk_uuid_t *session)
 {
-    if (r == NULL || log == NULL || session == NULL)
-        return STK_EINVAL;
-    int rc = stk_log_read_stream(log, session, 1, 0, log_feed_cb, r);
+    int rc =
+        stk_log_read_stream(log, session, r->g != NULL ? r->fed_version + 1 : 1, 0, log_feed_cb, r);
     if (rc != 0)
         return rc;
     if (r->g == NULL && r->err == 0 && r->sum.events == 0)
         return STK_ENOTFOUND;
     return stk_replay_finish(r);
+}
+
+int stk_replay_run_log(stk_replay_t *r, stk_log_t *log, const stk_uuid_t *session)
+{
+    if (r == NULL || log == NULL || session == NULL)
+        return STK_EINVAL;
+    return run_log_from(r, log, session);
 }
 
 /* One line of f (newline included if present) into *buf (grown up to
@@ -894,7 +932,7 @@ static size_t keyframe_at(const stk_replay_t *r, uint64_t tick)
 
 uint64_t stk_replay_seek_steps(const stk_replay_t *r, uint64_t tick)
 {
-    if (r == NULL || r->g == NULL || r->n_kf == 0)
+    if (r == NULL || r->g == NULL || r->n_kf == 0 || tick < r->kf[0].tick)
         return UINT64_MAX;
     return tick - r->kf[keyframe_at(r, tick)].tick;
 }
@@ -905,7 +943,7 @@ int stk_replay_seek(const stk_replay_t *r, uint64_t tick, stk_game_t **out)
         return STK_EINVAL;
     if (r->g == NULL || r->n_kf == 0)
         return STK_ESTATE;
-    if (tick > stk_game_tick(r->g))
+    if (tick > stk_game_tick(r->g) || tick < r->kf[0].tick)
         return STK_ERANGE;
     size_t k = keyframe_at(r, tick);
     stk_game_t *g = NULL;
@@ -1180,21 +1218,46 @@ void stk_replay_keyframe_stream(const stk_uuid_t *session, stk_uuid_t *out)
     memcpy(out->b, h, STK_UUID_LEN);
 }
 
-static int kf_decode(const uint8_t *data, size_t len, stored_kf_t *out)
+/* Decode a stored record. Format 2 must carry the state; format 1 (hash only) is still
+ * read so a replay can check it. Returns 0 or STK_ECORRUPT; on success rec->state points
+ * into p, which the caller closes after use. */
+static int kf_decode(stk_payload_t *p, const uint8_t *data, size_t len, kf_record_t *rec)
 {
-    stk_payload_t p;
-    int rc = stk_payload_open(&p, data, len, NULL);
-    if (rc != 0)
+    memset(rec, 0, sizeof(*rec));
+    if (stk_payload_open(p, data, len, NULL) != 0)
         return STK_ECORRUPT;
-    const msgpack_object *root = stk_payload_root(&p);
-    uint64_t v = 0;
-    rc = STK_ECORRUPT;
-    if (stk_payload_get_uint(root, "v", &v) == 0 && v == STK_REPLAY_KF_FORMAT &&
-        stk_payload_get_uint(root, "tick", &out->tick) == 0 &&
-        stk_payload_get_uint(root, "hash", &out->hash) == 0)
-        rc = 0;
-    stk_payload_close(&p);
-    return rc;
+    const msgpack_object *root = stk_payload_root(p);
+    if (stk_payload_get_uint(root, "v", &rec->format) != 0 ||
+        (rec->format != 1 && rec->format != STK_REPLAY_KF_FORMAT) ||
+        stk_payload_get_uint(root, "tick", &rec->tick) != 0 ||
+        stk_payload_get_uint(root, "seq", &rec->seq) != 0 ||
+        stk_payload_get_uint(root, "version", &rec->version) != 0 ||
+        stk_payload_get_uint(root, "hash", &rec->hash) != 0)
+        goto fail;
+    if (rec->format == 1)
+        return 0;
+    const msgpack_object *items = NULL;
+    size_t n = 0;
+    if (stk_payload_get_bin(root, "state", &rec->state, &rec->state_len) != 0 ||
+        rec->state_len == 0 || stk_payload_get_array(root, "pend", &items, &n) != 0 || n > PEND_MAX)
+        goto fail;
+    for (size_t i = 0; i < n; i++) {
+        const msgpack_object *it = &items[i];
+        uint64_t type, tick, wave;
+        if (it->type != MSGPACK_OBJECT_ARRAY || it->via.array.size != 3 ||
+            stk_payload_as_uint(&it->via.array.ptr[0], &type) != 0 ||
+            stk_payload_as_uint(&it->via.array.ptr[1], &tick) != 0 ||
+            stk_payload_as_uint(&it->via.array.ptr[2], &wave) != 0 ||
+            (type != STK_EV_WAVE_ENDED && type != STK_EV_GAME_ENDED) || tick != rec->tick ||
+            wave > UINT32_MAX)
+            goto fail;
+        rec->pend[i] = (pending_t){(uint16_t)type, tick, (uint32_t)wave};
+    }
+    rec->n_pend = n;
+    return 0;
+fail:
+    stk_payload_close(p);
+    return STK_ECORRUPT;
 }
 
 int stk_replay_keyframes_load(stk_replay_t *r, stk_log_t *log, const stk_uuid_t *session)
@@ -1216,13 +1279,22 @@ int stk_replay_keyframes_load(stk_replay_t *r, stk_log_t *log, const stk_uuid_t 
         }
         if (rc != 0)
             break;
-        stored_kf_t k;
-        rc = kf_decode(data, len, &k);
+        /* A record that does not decode is kept as "bad": the replay reports it when it
+         * reaches its tick (the snapshot key), instead of silently checking less. */
+        stored_kf_t k = {.tick = seq, .bad = true};
+        stk_payload_t p;
+        kf_record_t rec;
+        if (kf_decode(&p, data, len, &rec) == 0) {
+            if (rec.tick == seq) {
+                k.hash = rec.hash;
+                k.has_state = rec.state != NULL;
+                if (k.has_state)
+                    k.state_hash = XXH3_64bits(rec.state, rec.state_len);
+                k.bad = false;
+            }
+            stk_payload_close(&p);
+        }
         free(data);
-        if (rc == 0 && k.tick != seq)
-            rc = STK_ECORRUPT;
-        if (rc != 0)
-            break;
         if (r->n_stored % 64 == 0) {
             stored_kf_t *s = realloc(r->stored, (r->n_stored + 64) * sizeof(*s));
             if (s == NULL) {
@@ -1252,7 +1324,7 @@ int stk_replay_keyframes_store(const stk_replay_t *r, stk_log_t *log, size_t *st
         return STK_EINVAL;
     if (stored != NULL)
         *stored = 0;
-    if (r->g == NULL)
+    if (r->g == NULL || r->resumed)
         return STK_ESTATE;
     if (r->diverged)
         return STK_EHASH;
@@ -1262,20 +1334,48 @@ int stk_replay_keyframes_store(const stk_replay_t *r, stk_log_t *log, size_t *st
     msgpack_sbuffer_init(&sb);
     msgpack_packer pk;
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    uint8_t *state = NULL;
+    size_t cap = 0;
     int rc = 0;
     size_t j = 0;
     for (size_t i = 1; i < r->n_kf; i++) {
         const keyframe_t *k = &r->kf[i];
         while (j < r->n_stored && r->stored[j].tick < k->tick)
             j++;
-        if (j < r->n_stored && r->stored[j].tick == k->tick && r->stored[j].hash == k->hash)
+        if (j < r->n_stored && r->stored[j].tick == k->tick && !r->stored[j].bad &&
+            r->stored[j].has_state && r->stored[j].hash == k->hash &&
+            r->stored[j].state_hash == k->hash)
             continue;
+        size_t len = 0;
+        rc = stk_game_snapshot(k->g, NULL, 0, &len);
+        if (rc != 0 && rc != STK_ETOOBIG)
+            break;
+        if (len > cap) {
+            uint8_t *b = realloc(state, len);
+            if (b == NULL) {
+                rc = STK_ENOMEM;
+                break;
+            }
+            state = b;
+            cap = len;
+        }
+        rc = stk_game_snapshot(k->g, state, cap, &len);
+        if (rc != 0)
+            break;
+        /* "hash" stays the last key (tools and tests locate it there). */
         msgpack_sbuffer_clear(&sb);
-        if (msgpack_pack_map(&pk, 5) != 0 ||
-            stk_payload_put_uint(&pk, "v", STK_REPLAY_KF_FORMAT) != 0 ||
-            stk_payload_put_uint(&pk, "tick", k->tick) != 0 ||
-            stk_payload_put_uint(&pk, "seq", k->seq) != 0 ||
-            stk_payload_put_uint(&pk, "version", k->version) != 0 ||
+        int bad = msgpack_pack_map(&pk, 7) != 0 ||
+                  stk_payload_put_uint(&pk, "v", STK_REPLAY_KF_FORMAT) != 0 ||
+                  stk_payload_put_uint(&pk, "tick", k->tick) != 0 ||
+                  stk_payload_put_uint(&pk, "seq", k->seq) != 0 ||
+                  stk_payload_put_uint(&pk, "version", k->version) != 0 ||
+                  stk_payload_put_array(&pk, "pend", k->n_pend) != 0;
+        for (size_t q = 0; !bad && q < k->n_pend; q++)
+            bad = msgpack_pack_array(&pk, 3) != 0 ||
+                  msgpack_pack_uint64(&pk, k->pend[q].type) != 0 ||
+                  msgpack_pack_uint64(&pk, k->pend[q].tick) != 0 ||
+                  msgpack_pack_uint64(&pk, k->pend[q].wave) != 0;
+        if (bad || stk_payload_put_bin(&pk, "state", state, len) != 0 ||
             stk_payload_put_uint(&pk, "hash", k->hash) != 0) {
             rc = STK_ENOMEM;
             break;
@@ -1286,6 +1386,139 @@ int stk_replay_keyframes_store(const stk_replay_t *r, stk_log_t *log, size_t *st
         if (stored != NULL)
             (*stored)++;
     }
+    free(state);
     msgpack_sbuffer_destroy(&sb);
     return rc;
+}
+
+/* ---- seeking through the store ------------------------------------------------------ */
+
+/* Feed only the first event of the stream (SessionOpened), then stop the read. */
+static int first_feed_cb(void *ud, const stk_envelope_t *e)
+{
+    int rc = stk_replay_feed(ud, e);
+    if (rc == STK_EHASH)
+        rc = 0;
+    return rc != 0 ? rc : 1;
+}
+
+/* Try the stored record at snapshot key seq: decode, check its position, restore it into a
+ * copy of the game as created and compare the restored state's hash with the record's.
+ * Returns 0 and *out (the restored game) with *rec filled (rec->state cleared: it pointed
+ * into the freed payload), or non-zero if the record is unusable. */
+static int kf_try(stk_replay_t *r, uint64_t seq, const uint8_t *data, size_t len, kf_record_t *rec,
+                  stk_game_t **out)
+{
+    stk_payload_t p;
+    if (kf_decode(&p, data, len, rec) != 0)
+        return STK_ECORRUPT;
+    int rc = STK_ECORRUPT;
+    stk_game_t *g = NULL;
+    if (rec->state == NULL || rec->tick != seq || rec->tick > r->opts.until_tick ||
+        rec->version < r->kf[0].version || rec->seq < r->kf[0].seq)
+        goto done;
+    rc = stk_game_clone(r->kf[0].g, &g);
+    if (rc != 0)
+        goto done;
+    rc = stk_game_restore(g, rec->state, rec->state_len);
+    if (rc == 0 && (stk_game_hash(g) != rec->hash || stk_game_tick(g) != rec->tick))
+        rc = STK_EHASH;
+done:
+    rec->state = NULL;
+    rec->state_len = 0;
+    stk_payload_close(&p);
+    if (rc != 0) {
+        stk_game_destroy(g);
+        return rc;
+    }
+    *out = g;
+    return 0;
+}
+
+/* Make the restored game the replay's starting point. */
+static int resume_at(stk_replay_t *r, stk_game_t *g, const kf_record_t *rec)
+{
+    stk_game_t *base = NULL, *good = NULL;
+    if (stk_game_clone(g, &base) != 0 || stk_game_clone(g, &good) != 0) {
+        stk_game_destroy(base);
+        stk_game_destroy(good);
+        stk_game_destroy(g);
+        return STK_ENOMEM;
+    }
+    stk_game_destroy(r->g);
+    r->g = g;
+    stk_game_destroy(r->kf[0].g);
+    r->kf[0] = (keyframe_t){.tick = rec->tick,
+                            .input_idx = 0,
+                            .seq = rec->seq,
+                            .version = rec->version,
+                            .hash = rec->hash,
+                            .g = base};
+    r->n_kf = 1;
+    stk_game_destroy(r->good);
+    r->good = good;
+    r->good_seq = rec->seq;
+    r->good_tick = rec->tick;
+    memcpy(r->pend, rec->pend, rec->n_pend * sizeof(pending_t));
+    r->n_pend = rec->n_pend;
+    r->fed_version = rec->version;
+    r->sum.last_seq = rec->seq;
+    r->sum.last_version = rec->version;
+    r->sum.last_tick = rec->tick;
+    r->sum.resumed_tick = rec->tick;
+    r->resumed = true;
+    /* the timeline goes on from the restored state: no notes for what came before */
+    r->waves_seen = stk_game_wave(g);
+    r->leaks_seen = stk_game_leaks(g);
+    for (size_t i = 0; i < stk_game_player_count(g) && i < STK_GAME_MAX_PLAYERS; i++) {
+        stk_game_player_info_t pi;
+        if (stk_game_player(g, i, &pi) == 0)
+            r->kills_seen[i] = pi.kills;
+    }
+    return 0;
+}
+
+int stk_replay_run_log_seek(stk_replay_t *r, stk_log_t *log, const stk_uuid_t *session)
+{
+    if (r == NULL || log == NULL || session == NULL)
+        return STK_EINVAL;
+    if (r->opts.until_tick == STK_REPLAY_UNTIL_END || r->g != NULL || r->err != 0)
+        return STK_ESTATE;
+    int rc = stk_log_read_stream(log, session, 1, 1, first_feed_cb, r);
+    if (rc < 0)
+        return rc;
+    if (r->g == NULL)
+        return r->err != 0 ? r->err : STK_ENOTFOUND;
+    if (r->diverged) /* SessionOpened itself is suspect: take no shortcut */
+        return run_log_from(r, log, session);
+    stk_uuid_t kfs;
+    stk_replay_keyframe_stream(session, &kfs);
+    uint64_t at = r->opts.until_tick;
+    for (unsigned tries = 0; tries < STORED_KF_TRIES; tries++) {
+        uint64_t seq = 0;
+        uint8_t *data = NULL;
+        size_t len = 0;
+        rc = stk_log_snapshot_get(log, &kfs, at, &seq, &data, &len);
+        if (rc == STK_ENOTFOUND)
+            break;
+        if (rc != 0)
+            return rc;
+        kf_record_t rec;
+        stk_game_t *g = NULL;
+        int trc = seq == 0 ? STK_ECORRUPT : kf_try(r, seq, data, len, &rec, &g);
+        free(data);
+        if (trc == STK_ENOMEM)
+            return trc;
+        if (trc == 0) {
+            rc = resume_at(r, g, &rec);
+            if (rc != 0)
+                return rc;
+            break;
+        }
+        r->sum.keyframes_rejected++;
+        if (seq == 0)
+            break;
+        at = seq - 1;
+    }
+    return run_log_from(r, log, session);
 }

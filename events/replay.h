@@ -22,16 +22,22 @@
  * in-memory clone of the game, plus the index of the next recorded input, so that
  * stk_replay_seek() rebuilds the state at any tick with at most keyframe_ticks steps. The
  * same keyframes can be kept in the log's snapshot store (stk_replay_keyframes_store()):
- * core/game.h has no state serializer yet, so a stored keyframe holds the tick, the seq
- * and stream version of the last event at or before it, and the state hash — enough to
- * CHECK a later replay against it (stk_replay_keyframes_load(), counted in
- * keyframes_checked) and to resume reading the stream there, but not to skip the
- * simulation: seeking through the STORE is bounded only once the core exposes a
- * serializer (the record has room for it: see STK_REPLAY_KF_* below). Stored keyframes
- * live on a stream derived from the session id (stk_replay_keyframe_stream()), with the
- * snapshot "seq" being the keyframe's tick, so they never collide with the session
- * host's resume snapshots and `stk_log_snapshot_get(kf_stream, T)` finds the last
- * keyframe at or before tick T.
+ * a stored keyframe holds the serialized game (stk_game_snapshot()), its hash, its
+ * position in the stream (tick; seq and stream version of the last event applied before
+ * it) and the outcomes its step produced whose events come after it. Two uses:
+ *   - checking: a full replay (stk_replay_keyframes_load() then stk_replay_run_log())
+ *     still simulates from tick 0 and trusts nothing stored: it compares each stored
+ *     keyframe's hash AND the hash of its state bytes with the state it computed (counted
+ *     in keyframes_checked); a record that differs or does not decode is a KEYFRAME
+ *     divergence;
+ *   - seeking: stk_replay_run_log_seek() restores the latest stored keyframe at or before
+ *     until_tick whose restored state hashes to its recorded hash (others are skipped and
+ *     counted in keyframes_rejected), reads the stream from the event after it and so
+ *     steps at most the stored spacing. The outcome checks after the keyframe still run.
+ * Stored keyframes live on a stream derived from the session id
+ * (stk_replay_keyframe_stream()), with the snapshot "seq" being the keyframe's tick, so
+ * they never collide with the session host's resume snapshots and
+ * `stk_log_snapshot_get(kf_stream, T)` finds the last keyframe at or before tick T.
  *
  * Divergence: the first mismatch is kept with the recorded and recomputed numbers, the
  * full recomputed state and a field-by-field stk_game_diff() against the state at the
@@ -43,7 +49,8 @@
  *
  * Lifecycle: stk_replay_create → [stk_replay_keyframes_load] → feed / run_* →
  * stk_replay_finish → queries, seek, report, [stk_replay_keyframes_store] →
- * stk_replay_destroy.
+ * stk_replay_destroy; or stk_replay_create (with until_tick) → stk_replay_run_log_seek →
+ * queries, seek, report → stk_replay_destroy.
  * Thread: a stk_replay_t belongs to one thread at a time; callbacks run on it.
  */
 #ifndef STK_EVENTS_REPLAY_H
@@ -71,9 +78,12 @@
 #define STK_REPLAY_UNTIL_END      UINT64_MAX
 
 /* Stored keyframe record (MessagePack map, keys in this order):
- *   {"v": 1, "tick": uint, "seq": uint, "version": uint, "hash": uint}
- * a future "state" bin (the serialized game) is an additive change read by newer builds. */
-#define STK_REPLAY_KF_FORMAT 1
+ *   {"v": 2, "tick": uint, "seq": uint, "version": uint,
+ *    "pend": [[event type, tick, wave], ...], "state": bin (stk_game_snapshot), "hash": uint}
+ * "pend": WaveEnded/GameEnded the step to `tick` produced, recorded after the keyframe.
+ * Format 1 records ({"v", "tick", "seq", "version", "hash"}) are still checked by a full
+ * replay but never restored. */
+#define STK_REPLAY_KF_FORMAT 2
 
 typedef enum stk_replay_note_kind {
     STK_NOTE_INPUT = 0,    /* an input applied: input, actor, player, tower fields */
@@ -154,18 +164,21 @@ typedef struct stk_replay_divergence {
 } stk_replay_divergence_t;
 
 typedef struct stk_replay_summary {
-    bool opened;                /* SessionOpened seen and the game created */
-    stk_uuid_t session;         /* stream id of the session */
-    uint64_t events;            /* session events fed (including those past until_tick) */
-    uint64_t inputs;            /* inputs applied */
-    uint64_t outcomes;          /* WaveEnded/GameEnded events compared */
-    uint64_t outcomes_ok;       /* ... that matched */
-    uint64_t tick_marks;        /* TickMark events compared */
-    uint64_t tick_marks_ok;     /* ... that matched */
-    uint64_t keyframes;         /* keyframes taken in memory */
-    uint64_t keyframes_checked; /* stored keyframes compared (and matched) */
-    uint64_t mismatches;        /* every divergence found, the first included */
-    uint64_t last_seq;          /* seq / version / tick of the last event applied */
+    bool opened;                 /* SessionOpened seen and the game created */
+    stk_uuid_t session;          /* stream id of the session */
+    uint64_t events;             /* session events fed (including those past until_tick) */
+    uint64_t inputs;             /* inputs applied */
+    uint64_t outcomes;           /* WaveEnded/GameEnded events compared */
+    uint64_t outcomes_ok;        /* ... that matched */
+    uint64_t tick_marks;         /* TickMark events compared */
+    uint64_t tick_marks_ok;      /* ... that matched */
+    uint64_t keyframes;          /* keyframes taken in memory */
+    uint64_t keyframes_checked;  /* stored keyframes compared (and matched) */
+    uint64_t keyframes_rejected; /* run_log_seek: stored keyframes skipped as unusable */
+    uint64_t resumed_tick;       /* run_log_seek: tick of the keyframe restored (0: none) */
+    uint64_t steps;              /* stk_game_step() calls this replay made */
+    uint64_t mismatches;         /* every divergence found, the first included */
+    uint64_t last_seq;           /* seq / version / tick of the last event applied */
     uint64_t last_version;
     uint64_t last_tick;
     uint64_t tick; /* the game's tick now */
@@ -207,6 +220,19 @@ int stk_replay_finish(stk_replay_t *r);
  * STK_EBUSY, STK_EIO), STK_ENOTFOUND if the stream is empty. Any thread owning r. */
 int stk_replay_run_log(stk_replay_t *r, stk_log_t *log, const stk_uuid_t *session);
 
+/* Like stk_replay_run_log() up to opts.until_tick, but starting from the latest stored
+ * keyframe at or before until_tick instead of tick 0: reads SessionOpened, tries the
+ * stored keyframes newest first (at most 64), restores the first one that decodes, sits
+ * between SessionOpened and until_tick and whose restored state hashes to its recorded
+ * hash (each other one is counted in keyframes_rejected: callers should warn), then feeds
+ * the events after it. With no usable keyframe it replays from tick 0. The replay then
+ * holds no state before the keyframe: stk_replay_seek() below resumed_tick is STK_ERANGE,
+ * the timeline starts there, and stk_replay_keyframes_store() refuses (STK_ESTATE): only a
+ * replay from tick 0 vouches for keyframes. Checks of outcomes after the keyframe run as
+ * usual. r must be fresh (nothing fed) and created with until_tick set, else STK_ESTATE.
+ * Returns as stk_replay_run_log(). Any thread owning r. */
+int stk_replay_run_log_seek(stk_replay_t *r, stk_log_t *log, const stk_uuid_t *session);
+
 /* Read JSON lines (stk_json_event_dump format, blank lines skipped) from f and feed the
  * events of one session: session if not NULL, else the stream of the first SessionOpened;
  * other streams' events are skipped. Then finish. *line_out (may be NULL) receives the
@@ -230,7 +256,8 @@ const stk_replay_divergence_t *stk_replay_divergence(const stk_replay_t *r);
  * until_tick = tick reaches: every recorded input with tick <= `tick` applied, stepped to
  * `tick` as far as the session was in progress. Starts from the last in-memory keyframe
  * at or before `tick`, so it costs at most keyframe_ticks steps. Returns 0, STK_ESTATE
- * (not opened), STK_ERANGE (tick past the replay's current tick), STK_ENOMEM. */
+ * (not opened), STK_ERANGE (tick past the replay's current tick, or before the stored
+ * keyframe a stk_replay_run_log_seek() started from), STK_ENOMEM. */
 int stk_replay_seek(const stk_replay_t *r, uint64_t tick, stk_game_t **out);
 
 /* Steps stk_replay_seek(r, tick) would run from its keyframe: tick minus the tick of the
@@ -251,15 +278,16 @@ int stk_replay_state_write(const stk_replay_t *r, FILE *f, bool json);
 void stk_replay_keyframe_stream(const stk_uuid_t *session, stk_uuid_t *out);
 
 /* Load the keyframes stored for `session` so the replay checks them as it reaches them.
- * Call before feeding. Returns 0 (also when there are none), STK_ENOMEM, STK_EIO, or
- * STK_ECORRUPT for a record that does not decode. */
+ * Call before feeding. A record that does not decode is kept as bad and reported as a
+ * KEYFRAME divergence when the replay reaches its tick. Returns 0 (also when there are
+ * none), STK_ENOMEM, STK_EIO. */
 int stk_replay_keyframes_load(stk_replay_t *r, stk_log_t *log, const stk_uuid_t *session);
 
 /* Store the in-memory keyframes (after a replay without divergence; a diverged replay
  * stores nothing and returns STK_EHASH). *stored (may be NULL) gets how many were written
- * (keyframes already stored with the same hash are not rewritten). Returns 0, STK_EHASH,
- * STK_ESTATE (not opened), or the errors of stk_log_snapshot_put (STK_EPERM for a
- * read-only log). */
+ * (keyframes already stored with the same hash and state are not rewritten). Returns 0,
+ * STK_EHASH, STK_ESTATE (not opened, or resumed by stk_replay_run_log_seek), or the
+ * errors of stk_game_snapshot and stk_log_snapshot_put (STK_EPERM for a read-only log). */
 int stk_replay_keyframes_store(const stk_replay_t *r, stk_log_t *log, size_t *stored);
 
 /* "outcome", "missing", ... ("ok" for STK_REPLAY_OK). Static. */

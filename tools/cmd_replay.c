@@ -9,6 +9,10 @@
  *   2 usage                                   3 could not run (I/O, no such session)
  *   4 the events could not be decoded (not a session, bad JSON, bad payloads)
  * Replaying from a log also checks and stores keyframes (replay.h) unless --no-keyframes.
+ * With --until-tick T a replay from the log starts at the latest stored keyframe at or
+ * before T whose state matches its hash (stk_replay_run_log_seek: at most one keyframe
+ * spacing of steps; unusable keyframes are skipped with a warning) and stores nothing;
+ * without --until-tick it always simulates from tick 0 and checks the stored keyframes.
  */
 #include <getopt.h>
 #include <inttypes.h>
@@ -39,13 +43,15 @@ static void usage(FILE *f)
             "\n"
             "options:\n"
             "  --data-dir DIR      data directory (default $STOCKADE_DATA_DIR or ./var)\n"
-            "  --until-tick T      stop at tick T and print the game state there\n"
+            "  --until-tick T      stop at tick T and print the game state there (from a\n"
+            "                      log: starts at the latest stored keyframe before T)\n"
             "  --json              one JSON document instead of text (with --until-tick:\n"
             "                      \"state\"; on a mismatch: \"divergence\", unless --report)\n"
             "  --report FILE       write the divergence report to FILE (default stdout)\n"
             "  --session ID        with FILE: replay this session (default: the first opened)\n"
             "  --keyframes N       keyframe spacing in ticks (default %u)\n"
-            "  --no-keyframes      do not store keyframes in the log's snapshot store\n"
+            "  --no-keyframes      do not store keyframes in the log's snapshot store, and\n"
+            "                      with --until-tick simulate from tick 0\n"
             "  --quiet             no timeline, only the verdict\n"
             "\n"
             "exit: 0 every hash matches, 1 mismatch, 2 usage, 3 could not run,\n"
@@ -438,11 +444,15 @@ int stk_cmd_replay(int argc, char **argv)
             code = stk_tool_log_open_fail(CMD, data_dir, rc);
             goto done;
         }
-        rc = stk_replay_keyframes_load(r, log, &session);
-        if (rc != 0)
-            fprintf(stderr, "stockade replay: stored keyframes unreadable (%s), not checked\n",
-                    stk_strerror(rc));
-        rc = stk_replay_run_log(r, log, &session);
+        if (have_until && store) {
+            rc = stk_replay_run_log_seek(r, log, &session);
+        } else {
+            rc = stk_replay_keyframes_load(r, log, &session);
+            if (rc != 0)
+                fprintf(stderr, "stockade replay: stored keyframes unreadable (%s), not checked\n",
+                        stk_strerror(rc));
+            rc = stk_replay_run_log(r, log, &session);
+        }
     } else {
         FILE *f = strcmp(what, "-") == 0 ? stdin : fopen(what, "r");
         if (f == NULL) {
@@ -469,7 +479,12 @@ int stk_cmd_replay(int argc, char **argv)
 
     stk_replay_summary_t s;
     stk_replay_summary(r, &s);
-    if (from_log && store && rc == 0) {
+    if (s.keyframes_rejected > 0)
+        fprintf(stderr,
+                "stockade replay: warning: %" PRIu64 " stored keyframe(s) do not match their "
+                "hash or do not decode; ignored (run a full replay to report them)\n",
+                s.keyframes_rejected);
+    if (from_log && store && rc == 0 && s.resumed_tick == 0) {
         stk_log_close(log);
         log = NULL;
         int src = stk_tool_log_open(&log, data_dir, 0);
@@ -494,6 +509,12 @@ int stk_cmd_replay(int argc, char **argv)
                       (json_int_t)s.keyframes_checked, "mismatches", (json_int_t)s.mismatches,
                       "last_seq", (json_int_t)s.last_seq, "tick", (json_int_t)s.tick, "hash", hash,
                       "verified", s.all_ok, "stopped", s.stopped, "timeline", t.events);
+        if (doc != NULL) {
+            json_object_set_new(doc, "resumed_tick", json_integer((json_int_t)s.resumed_tick));
+            json_object_set_new(doc, "steps", json_integer((json_int_t)s.steps));
+            json_object_set_new(doc, "keyframes_rejected",
+                                json_integer((json_int_t)s.keyframes_rejected));
+        }
         t.events = NULL;
         if (doc == NULL) {
             code = stk_cli_fail(STK_EXIT_RUNTIME, CMD, "out of memory");
@@ -513,6 +534,9 @@ int stk_cmd_replay(int argc, char **argv)
             stk_cli_fail(STK_EXIT_RUNTIME, CMD, "cannot write the report to %s", report);
     } else {
         if (have_until) {
+            if (s.resumed_tick > 0)
+                printf("resumed from the stored keyframe at tick %" PRIu64 " (%" PRIu64 " steps)\n",
+                       s.resumed_tick, s.steps);
             printf("state at tick %" PRIu64 "%s:\n", s.tick,
                    s.stopped ? "" : " (the log ends before --until-tick)");
             stk_replay_state_write(r, stdout, false);

@@ -3,6 +3,32 @@
  * defeat, economy of upgrades and sales. Enemies walk the open fixture map along y = 10. */
 #include "test_game_fixture.h"
 
+/* The rules are tested against fixed tables, not the shipped defaults (which balance tuning
+ * changes): the default towers, with the enemy and economy numbers these tests were written
+ * for and no growth of health per wave (except where a test sets it). */
+static void rules_balance(stk_balance_t *b)
+{
+    static const stk_enemy_spec_t enemy[STK_ENEMY_KINDS] = {
+        [STK_ENEMY_GRUNT] = {"grunt", 60, 1000, 0, 5, 1, 0},
+        [STK_ENEMY_RUNNER] = {"runner", 35, 2000, 0, 6, 1, 0},
+        [STK_ENEMY_BRUTE] = {"brute", 220, 600, 4, 15, 3, 0},
+        [STK_ENEMY_FLYER] = {"flyer", 50, 1300, 0, 8, 2, 1},
+    };
+    stk_balance_default(b);
+    memcpy(b->enemy, enemy, sizeof(enemy));
+    b->wave_bonus = 25;
+    b->wave_bonus_step = 5;
+    b->wave_health_bp = 0;
+}
+
+static stk_game_t *rules_game(const stk_map_t *m, uint64_t seed)
+{
+    stk_balance_t b;
+    rules_balance(&b);
+    return fx_game_with(m, seed, &b);
+}
+#define fx_game(m, seed) rules_game((m), (seed))
+
 /* Run until the map's only wave is gone; record whether an enemy of each kind ever stood
  * on (x, y). */
 static void watch_tile(stk_game_t *g, uint32_t x, uint32_t y, bool seen[STK_ENEMY_KINDS])
@@ -20,7 +46,7 @@ static void watch_tile(stk_game_t *g, uint32_t x, uint32_t y, bool seen[STK_ENEM
 static stk_balance_t harmless_balance(void)
 {
     stk_balance_t b;
-    stk_balance_default(&b);
+    rules_balance(&b);
     for (int k = 0; k < STK_TOWER_KINDS; k++)
         for (int l = 0; l < STK_TOWER_LEVELS; l++)
             b.tower[k].level[l].damage = 0;
@@ -405,6 +431,38 @@ Test(game_rules, losing_every_life_is_a_defeat)
     stk_game_destroy(g);
 }
 
+Test(game_rules, each_wave_spawns_enemies_with_compounded_health)
+{
+    stk_map_t m;
+    fx_map(&m, STK_ENEMY_GRUNT, 1, 0);
+    fx_add_wave(&m, STK_ENEMY_GRUNT, 1, 0);
+    fx_add_wave(&m, STK_ENEMY_GRUNT, 1, 0);
+    stk_balance_t b;
+    rules_balance(&b);
+    b.wave_health_bp = 5000; /* +50% per wave: 60, 90, 135 */
+    cr_expect_eq(stk_balance_enemy_health(&b, STK_ENEMY_GRUNT, 0), 60);
+    cr_expect_eq(stk_balance_enemy_health(&b, STK_ENEMY_GRUNT, 1), 90);
+    cr_expect_eq(stk_balance_enemy_health(&b, STK_ENEMY_GRUNT, 2), 135);
+    b.wave_health_bp = 10000;
+    cr_expect_eq(stk_balance_enemy_health(&b, STK_ENEMY_GRUNT, 1000), INT32_MAX, "capped");
+    b.wave_health_bp = 5000;
+    stk_game_t *g = fx_game_with(&m, 1, &b);
+    fx_start(g, 1);
+    int32_t seen[3] = {0};
+    for (int t = 0; t < 20000 && stk_game_state(g) == STK_GAME_IN_PROGRESS; t++) {
+        stk_game_step(g, NULL);
+        for (size_t i = 0; i < stk_game_enemy_count(g); i++) {
+            stk_game_enemy_info_t e = fx_enemy(g, i);
+            if (e.wave >= 1 && e.wave <= 3 && seen[e.wave - 1] == 0)
+                seen[e.wave - 1] = e.health; /* 1-based; no towers: nothing hurts them */
+        }
+    }
+    cr_expect_eq(seen[0], 60);
+    cr_expect_eq(seen[1], 90);
+    cr_expect_eq(seen[2], 135);
+    stk_game_destroy(g);
+}
+
 Test(game_rules, the_first_wave_starts_by_itself_after_the_countdown)
 {
     stk_map_t m;
@@ -504,7 +562,7 @@ Test(game_rules, spawns_wait_while_the_enemy_pool_is_full)
     stk_map_t m;
     fx_map(&m, STK_ENEMY_RUNNER, 600, 0); /* more than STK_GAME_MAX_ENEMIES at once */
     stk_balance_t b;
-    stk_balance_default(&b);
+    rules_balance(&b);
     b.start_lives = 1000;
     stk_game_t *g = fx_game_with(&m, 1, &b);
     fx_start(g, 1);
@@ -539,7 +597,7 @@ Test(game_rules, times_and_speeds_follow_the_sessions_tick_rate)
         s.seed = 3;
         s.tick_rate = rates[i];
         s.ruleset = STK_RULESET_VERSION;
-        stk_balance_default(&s.balance);
+        rules_balance(&s.balance);
         stk_game_t *g = NULL;
         cr_assert_eq(stk_game_create(&s, &g), 0);
         fx_start(g, 1);

@@ -187,6 +187,51 @@ Test(game_bridge, balance_int_beyond_int32_is_refused)
     msgpack_sbuffer_destroy(&sb);
 }
 
+/* wave_health_bp came after the first recorded tables: written only when not 0, and a
+ * table without it (every table recorded before it) decodes to 0 and re-encodes bytewise. */
+Test(game_bridge, wave_health_scaling_is_optional_and_zero_when_absent)
+{
+    stk_balance_t b, back;
+    stk_balance_default(&b);
+    cr_assert_gt(b.wave_health_bp, 0);
+    msgpack_sbuffer with, without;
+    msgpack_sbuffer_init(&with);
+    msgpack_sbuffer_init(&without);
+    cr_assert_eq(stk_game_balance_encode(&b, &with), 0);
+    cr_assert_eq(stk_game_balance_decode((const uint8_t *)with.data, with.size, &back, NULL), 0);
+    cr_expect_eq(back.wave_health_bp, b.wave_health_bp);
+    b.wave_health_bp = 0;
+    cr_assert_eq(stk_game_balance_encode(&b, &without), 0);
+    cr_expect_lt(without.size, with.size);
+    bool found = false;
+    for (size_t i = 0; i + 14 <= without.size; i++)
+        found |= memcmp(without.data + i, "wave_health_bp", 14) == 0;
+    cr_expect_not(found);
+    back.wave_health_bp = 1234; /* the decoder must clear it */
+    cr_assert_eq(stk_game_balance_decode((const uint8_t *)without.data, without.size, &back, NULL),
+                 0);
+    cr_expect_eq(memcmp(&b, &back, sizeof b), 0);
+    msgpack_sbuffer_clear(&with);
+    cr_assert_eq(stk_game_balance_encode(&back, &with), 0);
+    cr_expect_eq(with.size, without.size);
+    cr_expect_eq(memcmp(with.data, without.data, with.size), 0);
+    msgpack_sbuffer_destroy(&with);
+    msgpack_sbuffer_destroy(&without);
+}
+
+Test(game_bridge, wave_health_scaling_out_of_range_names_the_field)
+{
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    hostile_balance(&sb, "wave_health_bp", 10001, false);
+    stk_balance_t back;
+    stk_payload_error_t err;
+    cr_assert_eq(stk_game_balance_decode((const uint8_t *)sb.data, sb.size, &back, &err),
+                 STK_ERANGE);
+    cr_assert(strstr(err.path, "wave_health_bp") != NULL, "path %s", err.path);
+    msgpack_sbuffer_destroy(&sb);
+}
+
 /* ---- maps ---------------------------------------------------------------------------- */
 
 Test(game_bridge, map_drawn_round_trips_the_struct_and_meta)

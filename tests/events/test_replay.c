@@ -103,9 +103,19 @@ static void make_map_payload(msgpack_sbuffer *sb, uint32_t waves, uint32_t varia
     free(m);
 }
 
+/* Quick waves, and enemies the scripted defence can clear (these tests are about replay,
+ * not about the shipped balance): the first tuned tables' enemies, growing 10% a wave. */
 static void quick_balance(stk_balance_t *b)
 {
+    static const stk_enemy_spec_t enemy[STK_ENEMY_KINDS] = {
+        [STK_ENEMY_GRUNT] = {"grunt", 60, 1000, 0, 5, 1, 0},
+        [STK_ENEMY_RUNNER] = {"runner", 35, 2000, 0, 6, 1, 0},
+        [STK_ENEMY_BRUTE] = {"brute", 220, 600, 4, 15, 3, 0},
+        [STK_ENEMY_FLYER] = {"flyer", 50, 1300, 0, 8, 2, 1},
+    };
     stk_balance_default(b);
+    memcpy(b->enemy, enemy, sizeof(enemy));
+    b->wave_health_bp = 1000;
     b->first_wave_ms = 1000;
     b->wave_countdown_ms = 2000;
 }
@@ -1061,6 +1071,170 @@ Test(replay, stored_keyframes_are_checked_by_the_next_replay)
     cr_assert_not_null(d);
     cr_expect_eq(d->problem, STK_REPLAY_KEYFRAME);
     cr_expect_eq(d->tick, 200);
+    stk_replay_destroy(r);
+    env_close(&env);
+}
+
+/* A replay from tick 0 of `live` stopped at `tick`, without keyframes: the reference. */
+static uint64_t scratch_hash_at(env_t *env, const live_t *live, uint64_t tick)
+{
+    stk_replay_opts_t o = {.until_tick = tick, .no_keyframes = true};
+    stk_replay_t *r = NULL;
+    cr_assert_eq(stk_replay_create(&o, &r), 0);
+    cr_assert_eq(stk_replay_run_log(r, env->log, &live->id), 0);
+    stk_replay_summary_t s;
+    stk_replay_summary(r, &s);
+    cr_expect_eq(s.tick, tick);
+    stk_replay_destroy(r);
+    return s.hash;
+}
+
+/* A new replay seeking through the store to `tick`; returns its summary. */
+static stk_replay_summary_t seek_stored(env_t *env, const live_t *live, uint64_t tick)
+{
+    stk_replay_opts_t o = {.until_tick = tick, .keyframe_ticks = 100};
+    stk_replay_t *r = NULL;
+    cr_assert_eq(stk_replay_create(&o, &r), 0);
+    int rc = stk_replay_run_log_seek(r, env->log, &live->id);
+    cr_assert_eq(rc, 0, "tick %" PRIu64 ": %s", tick, stk_strerror(rc));
+    stk_replay_summary_t s;
+    stk_replay_summary(r, &s);
+    cr_expect(s.all_ok);
+    /* the in-memory seek of the resumed replay agrees, and refuses ticks before its start */
+    stk_game_t *g = NULL;
+    cr_assert_eq(stk_replay_seek(r, tick, &g), 0);
+    cr_expect_eq(stk_game_hash(g), s.hash);
+    stk_game_destroy(g);
+    if (s.resumed_tick > 0) {
+        cr_expect_eq(stk_replay_seek(r, s.resumed_tick - 1, &g), STK_ERANGE);
+        size_t stored = 9;
+        cr_expect_eq(stk_replay_keyframes_store(r, env->log, &stored), STK_ESTATE);
+        cr_expect_eq(stored, 0);
+    }
+    stk_replay_destroy(r);
+    return s;
+}
+
+/* Store the keyframes of a full replay (spacing 100) of `live`; returns how many. */
+static size_t store_keyframes(env_t *env, const live_t *live)
+{
+    stk_replay_opts_t o = {.until_tick = STK_REPLAY_UNTIL_END, .keyframe_ticks = 100};
+    stk_replay_t *r = NULL;
+    cr_assert_eq(stk_replay_create(&o, &r), 0);
+    cr_assert_eq(stk_replay_run_log(r, env->log, &live->id), 0);
+    size_t stored = 0;
+    cr_assert_eq(stk_replay_keyframes_store(r, env->log, &stored), 0);
+    stk_replay_destroy(r);
+    return stored;
+}
+
+Test(replay, new_replay_seeks_from_a_stored_keyframe_in_at_most_its_spacing)
+{
+    env_t env;
+    env_open(&env);
+    live_t live;
+    play_scripted(&env, 15, &live);
+    cr_assert_gt(live.tick, 600);
+    cr_assert_gt(store_keyframes(&env, &live), 5);
+    const uint64_t ticks[] = {50, 100, 199, 300, 333, live.tick / 2, live.tick - 1, live.tick};
+    for (size_t i = 0; i < sizeof(ticks) / sizeof(ticks[0]); i++) {
+        uint64_t t = ticks[i];
+        stk_replay_summary_t s = seek_stored(&env, &live, t);
+        cr_expect_eq(s.tick, t);
+        cr_expect_eq(s.hash, scratch_hash_at(&env, &live, t), "tick %" PRIu64, t);
+        cr_expect_eq(s.keyframes_rejected, 0);
+        cr_expect_eq(s.resumed_tick, t - t % 100, "tick %" PRIu64, t);
+        cr_expect_leq(s.steps, 100, "tick %" PRIu64 ": %" PRIu64 " steps", t, s.steps);
+        cr_expect_eq(s.steps, t % 100, "tick %" PRIu64, t);
+    }
+    /* without stored keyframes the same seek simulates from tick 0 */
+    env_t other;
+    env_open(&other);
+    live_t l2;
+    play_scripted(&other, 15, &l2);
+    stk_replay_summary_t s = seek_stored(&other, &l2, l2.tick - 1);
+    cr_expect_eq(s.resumed_tick, 0);
+    cr_expect_eq(s.steps, l2.tick - 1);
+    cr_expect_eq(s.hash, scratch_hash_at(&env, &live, live.tick - 1));
+    env_close(&other);
+    env_close(&env);
+}
+
+/* Offset of the "state" bin's bytes in a stored keyframe record, and their length. */
+static size_t kf_state_at(const uint8_t *d, size_t len, size_t *n)
+{
+    static const uint8_t key[] = {0xa5, 's', 't', 'a', 't', 'e'};
+    for (size_t i = 0; i + sizeof(key) + 5 < len; i++) {
+        if (memcmp(d + i, key, sizeof(key)) != 0)
+            continue;
+        const uint8_t *h = d + i + sizeof(key);
+        if (h[0] == 0xc4) {
+            *n = h[1];
+            return i + sizeof(key) + 2;
+        }
+        if (h[0] == 0xc5) {
+            *n = (size_t)h[1] << 8 | h[2];
+            return i + sizeof(key) + 3;
+        }
+        if (h[0] == 0xc6) {
+            *n = (size_t)h[1] << 24 | (size_t)h[2] << 16 | (size_t)h[3] << 8 | h[4];
+            return i + sizeof(key) + 5;
+        }
+    }
+    cr_assert_fail("no state in the keyframe record");
+    return 0;
+}
+
+Test(replay, corrupted_stored_keyframe_is_skipped_by_seek_and_reported_by_full_replay)
+{
+    env_t env;
+    env_open(&env);
+    live_t live;
+    play_scripted(&env, 16, &live);
+    cr_assert_gt(live.tick, 600);
+    cr_assert_gt(store_keyframes(&env, &live), 5);
+    stk_uuid_t kfs;
+    stk_replay_keyframe_stream(&live.id, &kfs);
+    /* tick 300: one byte of the state flipped, the hash field intact */
+    uint64_t seq;
+    uint8_t *data;
+    size_t len, n = 0;
+    cr_assert_eq(stk_log_snapshot_get(env.log, &kfs, 300, &seq, &data, &len), 0);
+    cr_assert_eq(seq, 300);
+    size_t at = kf_state_at(data, len, &n);
+    cr_assert_gt(n, 100);
+    data[at + n / 2] ^= 0x10;
+    cr_assert_eq(stk_log_snapshot_put(env.log, &kfs, 300, data, len), 0);
+    free(data);
+    /* tick 500: not a keyframe record at all */
+    static const uint8_t junk[] = {0x81, 0xa1, 'v', 0x02, 0xff};
+    cr_assert_eq(stk_log_snapshot_put(env.log, &kfs, 500, junk, sizeof(junk)), 0);
+
+    /* seeking passes over both, with the right state, and says so */
+    stk_replay_summary_t s = seek_stored(&env, &live, 350);
+    cr_expect_eq(s.resumed_tick, 200);
+    cr_expect_eq(s.keyframes_rejected, 1);
+    cr_expect_leq(s.steps, 200);
+    cr_expect_eq(s.hash, scratch_hash_at(&env, &live, 350));
+    s = seek_stored(&env, &live, 550);
+    cr_expect_eq(s.resumed_tick, 400);
+    cr_expect_eq(s.keyframes_rejected, 1);
+    cr_expect_eq(s.hash, scratch_hash_at(&env, &live, 550));
+
+    /* the full replay simulates from tick 0 and reports the first one as a divergence */
+    stk_replay_opts_t o = {.until_tick = STK_REPLAY_UNTIL_END, .keyframe_ticks = 100};
+    stk_replay_t *r = NULL;
+    cr_assert_eq(stk_replay_create(&o, &r), 0);
+    cr_assert_eq(stk_replay_keyframes_load(r, env.log, &live.id), 0);
+    cr_expect_eq(stk_replay_run_log(r, env.log, &live.id), STK_EHASH);
+    const stk_replay_divergence_t *d = stk_replay_divergence(r);
+    cr_assert_not_null(d);
+    cr_expect_eq(d->problem, STK_REPLAY_KEYFRAME);
+    cr_expect_eq(d->tick, 300);
+    stk_replay_summary(r, &s);
+    cr_expect_eq(s.mismatches, 2); /* tick 300 and the undecodable record at 500 */
+    cr_expect_eq(s.steps, live.tick);
+    cr_expect_eq(s.hash, live.hash);
     stk_replay_destroy(r);
     env_close(&env);
 }

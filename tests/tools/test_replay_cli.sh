@@ -32,6 +32,16 @@ expect_match "state at the tick" "state at tick 300:" "$OUT"
 expect_match "state lists players" "player 0 [0-9a-f-]{36} gold" "$OUT"
 expect_exit 0 "replay --until-tick past the end" -- "$S" replay "$SID" --data-dir "$D" --until-tick 999999999 --quiet --no-keyframes
 expect_match "says the log ends first" "the log ends before --until-tick" "$OUT"
+# --until-tick from the log starts at the stored keyframe (tick 1200, stored above) and
+# reaches the same state as a replay from tick 0
+expect_exit 0 "replay --until-tick 1500 from tick 0" -- "$S" replay "$SID" --data-dir "$D" --until-tick 1500 --json --no-keyframes
+SCRATCH=$(printf '%s\n' "$OUT" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["hash"], d["resumed_tick"], d["steps"])')
+expect_match "from tick 0: every step simulated" '^[0-9a-f]{16} 0 1500$' "$SCRATCH"
+expect_exit 0 "replay --until-tick 1500 from the stored keyframe" -- "$S" replay "$SID" --data-dir "$D" --until-tick 1500 --json
+SEEK=$(printf '%s\n' "$OUT" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["hash"], d["resumed_tick"], d["steps"], d["verified"])')
+expect_match "from the keyframe: 300 steps, same state" "^${SCRATCH%% *} 1200 300 True\$" "$SEEK"
+expect_exit 0 "replay --until-tick text says where it resumed" -- "$S" replay "$SID" --data-dir "$D" --until-tick 1500 --quiet
+expect_match "resumed line" "resumed from the stored keyframe at tick 1200 \\(300 steps\\)" "$OUT"
 expect_exit 2 "replay --until-tick junk" -- "$S" replay "$SID" --data-dir "$D" --until-tick 12x
 expect_exit 3 "replay of an unknown session" -- "$S" replay 00000000-0000-4000-8000-000000000001 --data-dir "$D"
 expect_exit 2 "replay without an argument" -- "$S" replay --data-dir "$D"
