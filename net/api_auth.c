@@ -654,10 +654,5 @@ int stk_api_auth_routes(stk_app_t *app, stk_route_t *out, size_t cap, size_t *n)
         {"POST", "/v1/auth/logout", h_logout, app, 0},
         {"GET", "/v1/users/me", h_me, app, 0},
     };
-    size_t k = sizeof routes / sizeof routes[0];
-    if (k > cap)
-        return STK_EFULL;
-    memcpy(out, routes, sizeof routes);
-    *n = k;
-    return 0;
+    return stk_app_routes(routes, sizeof routes / sizeof routes[0], out, cap, n);
 }

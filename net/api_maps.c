@@ -160,15 +160,7 @@ static int load(stk_app_t *app, stk_http_req_t *req, stk_http_res_t *res, const 
     bool own = rc == 0 && user && stk_uuid_eq(&m->user_id, user);
     if (rc == 0 && !m->is_public && !own)
         rc = STK_ENOTFOUND;
-    if (rc == STK_ENOTFOUND) {
-        stk_app_problem(res, 404, NULL, "no such map");
-    } else if (rc) {
-        stk_app_problem_err(res, rc, NULL, NULL);
-    } else if (owner_only && !own) {
-        rc = STK_EPERM;
-        stk_app_problem(res, 403, NULL, "only the map's owner may change it");
-    }
-    return rc;
+    return stk_app_loaded(res, rc, "map", owner_only && !own);
 }
 
 static void answer_map(stk_app_t *app, stk_http_res_t *res, const stk_uuid_t *id, int status)
@@ -186,40 +178,26 @@ static void answer_map(stk_app_t *app, stk_http_res_t *res, const stk_uuid_t *id
 
 /* ---- commands ------------------------------------------------------------------------------- */
 
-typedef struct cmd {
-    stk_app_t *app;
-    stk_http_res_t *res;
-    stk_uuid_t id;
-    stk_uuid_t user;
-    int ok_status;
-    int stars; /* rating: >= 0 */
-} cmd_t;
-
-static void committed(void *ud, int status, const stk_append_result_t *r, size_t n)
+/* After a commit: a rating (arg: the stars, >= 0) answers the map's new rating, any other
+ * command the map itself. */
+static void answered(stk_app_t *app, stk_http_res_t *res, const stk_app_cmd_t *cmd)
 {
-    cmd_t *c = ud;
-    (void)r;
-    (void)n;
-    if (status != 0) {
-        stk_app_problem_err(c->res, status, NULL, NULL);
-    } else if (c->stars >= 0) {
-        stk_model_map_t *m = malloc(sizeof(*m));
-        int rc =
-            m ? stk_model_map(stk_app_model(c->app), stk_app_log(c->app), &c->id, m) : STK_ENOMEM;
-        char id[STK_UUID_STR_LEN + 1];
-        stk_uuid_format(&c->id, id);
-        if (rc)
-            stk_app_problem_err(c->res, rc, NULL, NULL);
-        else
-            stk_app_send_json_new(c->res, 200,
-                                  json_pack("{s:s, s:i, s:f, s:I}", "map_id", id, "stars", c->stars,
-                                            "rating", m->rating_centi / 100.0, "rating_count",
-                                            (json_int_t)m->rating_count));
-        free(m);
-    } else {
-        answer_map(c->app, c->res, &c->id, c->ok_status);
+    if (cmd->arg < 0) {
+        answer_map(app, res, &cmd->stream, cmd->ok_status);
+        return;
     }
-    free(c);
+    stk_model_map_t *m = malloc(sizeof(*m));
+    int rc = m ? stk_model_map(stk_app_model(app), stk_app_log(app), &cmd->stream, m) : STK_ENOMEM;
+    char id[STK_UUID_STR_LEN + 1];
+    stk_uuid_format(&cmd->stream, id);
+    if (rc)
+        stk_app_problem_err(res, rc, NULL, NULL);
+    else
+        stk_app_send_json_new(res, 200,
+                              json_pack("{s:s, s:i, s:f, s:I}", "map_id", id, "stars", cmd->arg,
+                                        "rating", m->rating_centi / 100.0, "rating_count",
+                                        (json_int_t)m->rating_count));
+    free(m);
 }
 
 static void submit(stk_app_t *app, stk_http_res_t *res, const stk_uuid_t *id,
@@ -231,26 +209,17 @@ static void submit(stk_app_t *app, stk_http_res_t *res, const stk_uuid_t *id,
         stk_app_problem_err(res, rc, "the map does not fit the event schema", NULL);
         return;
     }
-    cmd_t *c = malloc(sizeof(*c));
-    if (!c) {
-        stk_app_problem_err(res, STK_ENOMEM, NULL, NULL);
-        return;
-    }
-    *c = (cmd_t){app, res, *id, *user, ok_status, stars};
-    stk_append_t item = {
-        .stream = *id,
+    stk_app_cmd_t cmd = {
         .type = type,
-        .schema = 1,
+        .stream = *id,
         .actor = *user,
         .payload = (const uint8_t *)sb->data,
         .payload_len = sb->size,
-        .expected_version = expected,
+        .expected = expected,
+        .ok_status = ok_status,
+        .arg = stars,
     };
-    rc = stk_app_append(app, &item, 1, committed, c);
-    if (rc) {
-        free(c);
-        stk_app_problem_err(res, rc, NULL, NULL);
-    }
+    stk_app_command(app, res, &cmd, answered);
 }
 
 /* Parses the body of POST/PUT into an encoded MapDrawn/MapEdited payload in sb. Returns 0
@@ -502,10 +471,5 @@ int stk_api_maps_routes(stk_app_t *app, stk_route_t *out, size_t cap, size_t *n)
         {"POST", "/v1/maps/{id}/rating", h_rate, app, 0},
         {"GET", "/v1/users/me/maps", h_mine, app, 0},
     };
-    size_t k = sizeof routes / sizeof routes[0];
-    if (k > cap)
-        return STK_EFULL;
-    memcpy(out, routes, sizeof routes);
-    *n = k;
-    return 0;
+    return stk_app_routes(routes, sizeof routes / sizeof routes[0], out, cap, n);
 }

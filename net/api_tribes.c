@@ -230,11 +230,7 @@ static void answer_tribe(stk_app_t *app, stk_http_res_t *res, const stk_uuid_t *
     int rc = t ? stk_model_tribe(stk_app_log(app), id, t) : STK_ENOMEM;
     if (rc == 0 && t->deleted)
         rc = STK_ENOTFOUND;
-    if (rc == STK_ENOTFOUND) {
-        stk_app_problem(res, 404, NULL, "no such tribe");
-    } else if (rc) {
-        stk_app_problem_err(res, rc, NULL, NULL);
-    } else {
+    if (stk_app_loaded(res, rc, "tribe", false) == 0) {
         stk_app_etag(res, t->version);
         stk_app_send_json_new(res, status, tribe_json(t));
     }
@@ -243,25 +239,12 @@ static void answer_tribe(stk_app_t *app, stk_http_res_t *res, const stk_uuid_t *
 
 /* ---- commands ------------------------------------------------------------------------------- */
 
-typedef struct cmd {
-    stk_app_t *app;
-    stk_http_res_t *res;
-    stk_uuid_t id;
-    int ok_status;
-} cmd_t;
-
-static void committed(void *ud, int status, const stk_append_result_t *r, size_t n)
+static void answered(stk_app_t *app, stk_http_res_t *res, const stk_app_cmd_t *cmd)
 {
-    cmd_t *c = ud;
-    (void)r;
-    (void)n;
-    if (status == 0 && c->ok_status == 204)
-        stk_app_send_empty(c->res, 204);
-    else if (status == 0)
-        answer_tribe(c->app, c->res, &c->id, c->ok_status);
+    if (cmd->ok_status == 204)
+        stk_app_send_empty(res, 204);
     else
-        stk_app_problem_err(c->res, status, NULL, NULL);
-    free(c);
+        answer_tribe(app, res, &cmd->stream, cmd->ok_status);
 }
 
 /* Appends one event and answers after the commit. payload may be NULL (empty map). */
@@ -269,27 +252,16 @@ static void submit(stk_app_t *app, stk_http_res_t *res, const stk_uuid_t *id,
                    const stk_uuid_t *user, uint16_t type, const msgpack_sbuffer *payload,
                    uint64_t expected, int ok_status)
 {
-    static const uint8_t empty_map = 0x80;
-    cmd_t *c = malloc(sizeof(*c));
-    if (!c) {
-        stk_app_problem_err(res, STK_ENOMEM, NULL, NULL);
-        return;
-    }
-    *c = (cmd_t){app, res, *id, ok_status};
-    stk_append_t item = {
-        .stream = *id,
+    stk_app_cmd_t cmd = {
         .type = type,
-        .schema = 1,
+        .stream = *id,
         .actor = *user,
-        .payload = payload ? (const uint8_t *)payload->data : &empty_map,
-        .payload_len = payload ? payload->size : 1,
-        .expected_version = expected,
+        .payload = payload ? (const uint8_t *)payload->data : NULL,
+        .payload_len = payload ? payload->size : 0,
+        .expected = expected,
+        .ok_status = ok_status,
     };
-    int rc = stk_app_append(app, &item, 1, committed, c);
-    if (rc) {
-        free(c);
-        stk_app_problem_err(res, rc, NULL, NULL);
-    }
+    stk_app_command(app, res, &cmd, answered);
 }
 
 static void h_create(stk_http_req_t *req, stk_http_res_t *res, void *arg)
@@ -373,15 +345,8 @@ static int load(stk_app_t *app, stk_http_req_t *req, stk_http_res_t *res, const 
     int rc = stk_model_tribe(stk_app_log(app), &id, t);
     if (rc == 0 && t->deleted)
         rc = STK_ENOTFOUND;
-    if (rc == STK_ENOTFOUND)
-        stk_app_problem(res, 404, NULL, "no such tribe");
-    else if (rc)
-        stk_app_problem_err(res, rc, NULL, NULL);
-    else if (owner_only && !stk_uuid_eq(&t->user_id, user)) {
-        rc = STK_EPERM;
-        stk_app_problem(res, 403, NULL, "only the tribe's owner may change it");
-    }
-    return rc;
+    return stk_app_loaded(res, rc, "tribe",
+                          rc == 0 && owner_only && !stk_uuid_eq(&t->user_id, user));
 }
 
 static void h_get(stk_http_req_t *req, stk_http_res_t *res, void *arg)
@@ -468,10 +433,5 @@ int stk_api_tribes_routes(stk_app_t *app, stk_route_t *out, size_t cap, size_t *
         {"PUT", "/v1/tribes/{id}", h_update, app, 0},
         {"DELETE", "/v1/tribes/{id}", h_delete, app, 0},
     };
-    size_t k = sizeof routes / sizeof routes[0];
-    if (k > cap)
-        return STK_EFULL;
-    memcpy(out, routes, sizeof routes);
-    *n = k;
-    return 0;
+    return stk_app_routes(routes, sizeof routes / sizeof routes[0], out, cap, n);
 }

@@ -592,6 +592,28 @@ void stk_app_etag(stk_http_res_t *res, uint64_t version)
     stk_http_res_header(res, "ETag", etag);
 }
 
+int stk_app_loaded(stk_http_res_t *res, int rc, const char *what, bool denied)
+{
+    if (rc == STK_ENOTFOUND) {
+        stk_app_problem(res, 404, NULL, "no such %s", what);
+    } else if (rc) {
+        stk_app_problem_err(res, rc, NULL, NULL);
+    } else if (denied) {
+        rc = STK_EPERM;
+        stk_app_problem(res, 403, NULL, "only the %s's owner may change it", what);
+    }
+    return rc;
+}
+
+int stk_app_routes(const stk_route_t *routes, size_t k, stk_route_t *out, size_t cap, size_t *n)
+{
+    if (k > cap)
+        return STK_EFULL;
+    memcpy(out, routes, k * sizeof(*routes));
+    *n = k;
+    return 0;
+}
+
 /* ---- auth and JSON bodies ---------------------------------------------------------------- */
 
 static int unauthorized(stk_http_res_t *res, const char *detail, bool token_given)
@@ -826,6 +848,52 @@ int stk_app_append(stk_app_t *app, const stk_append_t *items, size_t n, stk_app_
 fail:
     append_ctx_free(c);
     return STK_ENOMEM;
+}
+
+typedef struct command {
+    stk_app_t *app;
+    stk_http_res_t *res;
+    stk_app_cmd_t cmd;
+    stk_app_answer_cb answer;
+} command_t;
+
+static void command_committed(void *ud, int status, const stk_append_result_t *r, size_t n)
+{
+    command_t *c = ud;
+    (void)r;
+    (void)n;
+    if (status != 0)
+        stk_app_problem_err(c->res, status, NULL, NULL);
+    else
+        c->answer(c->app, c->res, &c->cmd);
+    free(c);
+}
+
+void stk_app_command(stk_app_t *app, stk_http_res_t *res, const stk_app_cmd_t *cmd,
+                     stk_app_answer_cb answer)
+{
+    static const uint8_t empty_map = 0x80;
+    command_t *c = malloc(sizeof(*c));
+    if (!c) {
+        stk_app_problem_err(res, STK_ENOMEM, NULL, NULL);
+        return;
+    }
+    *c = (command_t){app, res, *cmd, answer};
+    c->cmd.payload = NULL;
+    stk_append_t item = {
+        .stream = cmd->stream,
+        .type = cmd->type,
+        .schema = 1,
+        .actor = cmd->actor,
+        .payload = cmd->payload ? cmd->payload : &empty_map,
+        .payload_len = cmd->payload ? cmd->payload_len : 1,
+        .expected_version = cmd->expected,
+    };
+    int rc = stk_app_append(app, &item, 1, command_committed, c);
+    if (rc) {
+        free(c);
+        stk_app_problem_err(res, rc, NULL, NULL);
+    }
 }
 
 /* ---- worker jobs -------------------------------------------------------------------------- */

@@ -255,6 +255,16 @@ int stk_app_expected_version(stk_http_req_t *req, stk_http_res_t *res, uint64_t 
 /* Sets ETag: "<version>" on res. */
 void stk_app_etag(stk_http_res_t *res, uint64_t version);
 
+/* Answers the outcome of loading the resource a request names (what: "map", "tribe"):
+ * rc STK_ENOTFOUND → 404 "no such <what>", another error → its problem, rc 0 with denied
+ * (the caller may see it but not change it) → 403 "only the <what>'s owner may change it".
+ * Returns 0 (res untouched) or non-zero with res COMPLETED. */
+int stk_app_loaded(stk_http_res_t *res, int rc, const char *what, bool denied);
+
+/* Copies a module's route table routes[0..k) into out (cap entries) and sets *n: the tail
+ * of every stk_api_<name>_routes. Returns 0 or STK_EFULL (k > cap). */
+int stk_app_routes(const stk_route_t *routes, size_t k, stk_route_t *out, size_t cap, size_t *n);
+
 /* ---- appends and work ----------------------------------------------------------------- */
 
 /* Runs ON THE LOOP THREAD after the batch's commit (or failure). status and results as
@@ -274,6 +284,29 @@ typedef void (*stk_app_append_cb)(void *ud, int status, const stk_append_result_
  * STK_ENOMEM. Loop thread. */
 int stk_app_append(stk_app_t *app, const stk_append_t *items, size_t n, stk_app_append_cb cb,
                    void *ud);
+
+/* A command of one event (schema 1) on the stream of one resource, answered after commit. */
+typedef struct stk_app_cmd {
+    uint16_t type;
+    stk_uuid_t stream; /* the resource's id */
+    stk_uuid_t actor;
+    const uint8_t *payload; /* MessagePack map, borrowed for the call; NULL: the empty map */
+    size_t payload_len;
+    uint64_t expected; /* stream version the append expects (or STK_VERSION_NONE/ANY) */
+    int ok_status;     /* for the answer: 200, 201, 204... */
+    int arg;           /* for the answer: the module's own */
+} stk_app_cmd_t;
+
+/* Completes res after a command committed. cmd is a copy (its payload is NULL by then),
+ * valid during the call. Loop thread. */
+typedef void (*stk_app_answer_cb)(stk_app_t *app, stk_http_res_t *res, const stk_app_cmd_t *cmd);
+
+/* Appends cmd's event (stk_app_append) and, once it committed, runs answer(app, res, cmd);
+ * if the append fails (now or at the commit: 409 on a version conflict, 503 when busy or
+ * shutting down...) res is completed with the error's problem and answer never runs. Either
+ * way res is completed exactly once. cmd is copied. Loop thread. */
+void stk_app_command(stk_app_t *app, stk_http_res_t *res, const stk_app_cmd_t *cmd,
+                     stk_app_answer_cb answer);
 
 /* fn(ud) runs on a libuv worker thread (uv_queue_work) — for CPU-heavy work such as
  * argon2id, which must never run on the loop thread; then after(ud, status) runs on the loop

@@ -745,6 +745,56 @@ static int em_finish(em_t *m, stk_live_buf_t *out)
     return rc;
 }
 
+static void em_color(em_t *m, uint32_t rgb)
+{
+    char c[8];
+    if (stk_game_color_format(rgb, c) != 0)
+        strcpy(c, "#000000");
+    em_str(m, c);
+}
+
+/* key + value in one call, so each field of a message is one line; the wire bytes are
+ * those of em_key followed by em_<type>. */
+#define EM_KEYED(type, arg_t)                                                                      \
+    static void em_key_##type(em_t *m, const char *k, arg_t v)                                     \
+    {                                                                                              \
+        em_key(m, k);                                                                              \
+        em_##type(m, v);                                                                           \
+    }
+EM_KEYED(str, const char *)
+EM_KEYED(uint, uint64_t)
+EM_KEYED(int, int64_t)
+EM_KEYED(bool, bool)
+EM_KEYED(hash, uint64_t)
+EM_KEYED(color, uint32_t)
+EM_KEYED(uuid, const uint8_t *)
+EM_KEYED(ref, const stk_live_ref_t *)
+#undef EM_KEYED
+
+/* A server message is a map of n fields whose first is "op"; em_done closes it. */
+static void em_begin(em_t *m, stk_live_format_t fmt, size_t n, const char *op)
+{
+    em_init(m, fmt);
+    em_map(m, n);
+    em_key_str(m, "op", op);
+}
+
+static int em_done(em_t *m, stk_live_buf_t *out)
+{
+    em_end(m);
+    return em_finish(m, out);
+}
+
+/* {"x": .., "y": ..} of a map cell */
+static void em_key_cell(em_t *m, const char *k, uint64_t x, uint64_t y)
+{
+    em_key(m, k);
+    em_map(m, 2);
+    em_key_uint(m, "x", x);
+    em_key_uint(m, "y", y);
+    em_end(m);
+}
+
 /* ---- server messages ---------------------------------------------------------------- */
 
 int stk_live_encode_ack(stk_live_format_t fmt, const stk_live_ref_t *ref, uint64_t seq,
@@ -753,18 +803,11 @@ int stk_live_encode_ack(stk_live_format_t fmt, const stk_live_ref_t *ref, uint64
     if (!out)
         return STK_EINVAL;
     em_t m;
-    em_init(&m, fmt);
-    em_map(&m, 4);
-    em_key(&m, "op");
-    em_str(&m, "ack");
-    em_key(&m, "ref");
-    em_ref(&m, ref);
-    em_key(&m, "seq");
-    em_uint(&m, seq);
-    em_key(&m, "tick");
-    em_uint(&m, tick);
-    em_end(&m);
-    return em_finish(&m, out);
+    em_begin(&m, fmt, 4, "ack");
+    em_key_ref(&m, "ref", ref);
+    em_key_uint(&m, "seq", seq);
+    em_key_uint(&m, "tick", tick);
+    return em_done(&m, out);
 }
 
 int stk_live_encode_reject(stk_live_format_t fmt, const stk_live_ref_t *ref, const char *code,
@@ -773,18 +816,11 @@ int stk_live_encode_reject(stk_live_format_t fmt, const stk_live_ref_t *ref, con
     if (!out || !code || !message)
         return STK_EINVAL;
     em_t m;
-    em_init(&m, fmt);
-    em_map(&m, 4);
-    em_key(&m, "op");
-    em_str(&m, "reject");
-    em_key(&m, "ref");
-    em_ref(&m, ref);
-    em_key(&m, "code");
-    em_str(&m, code);
-    em_key(&m, "message");
-    em_str(&m, message);
-    em_end(&m);
-    return em_finish(&m, out);
+    em_begin(&m, fmt, 4, "reject");
+    em_key_ref(&m, "ref", ref);
+    em_key_str(&m, "code", code);
+    em_key_str(&m, "message", message);
+    return em_done(&m, out);
 }
 
 static const char *enemy_name(const stk_game_t *g, int kind)
@@ -803,14 +839,6 @@ static const char *tower_name(const stk_game_t *g, int kind)
     return "unknown";
 }
 
-static void em_color(em_t *m, uint32_t rgb)
-{
-    char c[8];
-    if (stk_game_color_format(rgb, c) != 0)
-        strcpy(c, "#000000");
-    em_str(m, c);
-}
-
 static void em_enemies(em_t *m, const stk_game_t *g, bool with_wave)
 {
     size_t n = stk_game_enemy_count(g);
@@ -820,19 +848,47 @@ static void em_enemies(em_t *m, const stk_game_t *g, bool with_wave)
         if (stk_game_enemy(g, i, &e) != 0)
             memset(&e, 0, sizeof e);
         em_map(m, with_wave ? 6 : 5);
-        em_key(m, "id");
-        em_uint(m, e.id);
-        em_key(m, "type");
-        em_str(m, enemy_name(g, e.kind));
-        em_key(m, "x");
-        em_int(m, e.px);
-        em_key(m, "y");
-        em_int(m, e.py);
-        em_key(m, "health");
-        em_int(m, e.health);
-        if (with_wave) {
-            em_key(m, "wave");
-            em_uint(m, e.wave);
+        em_key_uint(m, "id", e.id);
+        em_key_str(m, "type", enemy_name(g, e.kind));
+        em_key_int(m, "x", e.px);
+        em_key_int(m, "y", e.py);
+        em_key_int(m, "health", e.health);
+        if (with_wave)
+            em_key_uint(m, "wave", e.wave);
+        em_end(m);
+    }
+    em_end(m);
+}
+
+/* The players: every field in a welcome's snapshot (full), only what changes during play
+ * (index, gold, connected) in a state message, in the same order. */
+static void em_players(em_t *m, const stk_game_t *g, bool full)
+{
+    size_t n = stk_game_player_count(g);
+    em_arr(m, n);
+    for (size_t i = 0; i < n; i++) {
+        stk_game_player_info_t p;
+        if (stk_game_player(g, i, &p) != 0)
+            memset(&p, 0, sizeof p);
+        em_map(m, full ? 13 : 3);
+        em_key_uint(m, "index", i);
+        if (full) {
+            em_key_uuid(m, "user", p.id);
+            em_key_uuid(m, "tribe", p.tribe);
+            em_key_color(m, "color", p.color);
+            em_key_uint(m, "damage_bp", p.damage_bp);
+            em_key_uint(m, "attack_speed_bp", p.attack_speed_bp);
+            em_key_uint(m, "range_bp", p.range_bp);
+        }
+        em_key_uint(m, "gold", p.gold);
+        if (full) {
+            em_key_uint(m, "kills", p.kills);
+            em_key_bool(m, "ready", p.ready);
+        }
+        em_key_bool(m, "connected", p.connected);
+        if (full) {
+            em_key_bool(m, "left", p.left);
+            em_key_bool(m, "host", p.host);
         }
         em_end(m);
     }
@@ -852,114 +908,43 @@ int stk_live_encode_welcome(stk_live_format_t fmt, const stk_live_ref_t *ref,
     if (!session || !map_id || !you || !g || !out)
         return STK_EINVAL;
     em_t m;
-    em_init(&m, fmt);
-    em_map(&m, 9);
-    em_key(&m, "op");
-    em_str(&m, "welcome");
-    em_key(&m, "ref");
-    em_ref(&m, ref);
-    em_key(&m, "protocol");
-    em_uint(&m, STK_LIVE_PROTOCOL);
-    em_key(&m, "session");
-    em_uuid(&m, session->b);
+    em_begin(&m, fmt, 9, "welcome");
+    em_key_ref(&m, "ref", ref);
+    em_key_uint(&m, "protocol", STK_LIVE_PROTOCOL);
+    em_key_uuid(&m, "session", session->b);
     em_key(&m, "you");
     em_map(&m, 4);
-    em_key(&m, "user");
-    em_uuid(&m, you->user.b);
-    em_key(&m, "player");
-    em_int(&m, you->player);
-    em_key(&m, "spectator");
-    em_bool(&m, you->spectator);
-    em_key(&m, "host");
-    em_bool(&m, you->host);
+    em_key_uuid(&m, "user", you->user.b);
+    em_key_int(&m, "player", you->player);
+    em_key_bool(&m, "spectator", you->spectator);
+    em_key_bool(&m, "host", you->host);
     em_end(&m);
-    em_key(&m, "seq");
-    em_uint(&m, seq);
-    em_key(&m, "tick");
-    em_uint(&m, stk_game_tick(g));
-    em_key(&m, "tick_rate");
-    em_uint(&m, stk_game_tick_rate(g));
+    em_key_uint(&m, "seq", seq);
+    em_key_uint(&m, "tick", stk_game_tick(g));
+    em_key_uint(&m, "tick_rate", stk_game_tick_rate(g));
 
     em_key(&m, "snapshot");
     em_map(&m, 12);
-    em_key(&m, "state");
-    em_str(&m, stk_game_state_name(stk_game_state(g)));
-    em_key(&m, "result");
-    em_str(&m, stk_game_result_name(stk_game_result(g)));
-    em_key(&m, "tick");
-    em_uint(&m, stk_game_tick(g));
-    em_key(&m, "wave");
-    em_uint(&m, stk_game_wave(g));
-    em_key(&m, "waves");
-    em_uint(&m, stk_game_wave_count(g));
-    em_key(&m, "lives");
-    em_int(&m, stk_game_lives(g));
-    em_key(&m, "countdown");
-    em_uint(&m, countdown_of(g));
-    em_key(&m, "spawning");
-    em_bool(&m, stk_game_wave_spawning(g));
+    em_key_str(&m, "state", stk_game_state_name(stk_game_state(g)));
+    em_key_str(&m, "result", stk_game_result_name(stk_game_result(g)));
+    em_key_uint(&m, "tick", stk_game_tick(g));
+    em_key_uint(&m, "wave", stk_game_wave(g));
+    em_key_uint(&m, "waves", stk_game_wave_count(g));
+    em_key_int(&m, "lives", stk_game_lives(g));
+    em_key_uint(&m, "countdown", countdown_of(g));
+    em_key_bool(&m, "spawning", stk_game_wave_spawning(g));
     const stk_map_t *map = stk_game_map(g);
     em_key(&m, "map");
     em_map(&m, 5);
-    em_key(&m, "id");
-    em_uuid(&m, map_id->b);
-    em_key(&m, "width");
-    em_uint(&m, map->width);
-    em_key(&m, "height");
-    em_uint(&m, map->height);
-    em_key(&m, "spawn");
-    em_map(&m, 2);
-    em_key(&m, "x");
-    em_uint(&m, map->spawn.x);
-    em_key(&m, "y");
-    em_uint(&m, map->spawn.y);
-    em_end(&m);
-    em_key(&m, "goal");
-    em_map(&m, 2);
-    em_key(&m, "x");
-    em_uint(&m, map->goal.x);
-    em_key(&m, "y");
-    em_uint(&m, map->goal.y);
-    em_end(&m);
+    em_key_uuid(&m, "id", map_id->b);
+    em_key_uint(&m, "width", map->width);
+    em_key_uint(&m, "height", map->height);
+    em_key_cell(&m, "spawn", map->spawn.x, map->spawn.y);
+    em_key_cell(&m, "goal", map->goal.x, map->goal.y);
     em_end(&m);
 
-    size_t np = stk_game_player_count(g);
     em_key(&m, "players");
-    em_arr(&m, np);
-    for (size_t i = 0; i < np; i++) {
-        stk_game_player_info_t p;
-        if (stk_game_player(g, i, &p) != 0)
-            memset(&p, 0, sizeof p);
-        em_map(&m, 13);
-        em_key(&m, "index");
-        em_uint(&m, i);
-        em_key(&m, "user");
-        em_uuid(&m, p.id);
-        em_key(&m, "tribe");
-        em_uuid(&m, p.tribe);
-        em_key(&m, "color");
-        em_color(&m, p.color);
-        em_key(&m, "damage_bp");
-        em_uint(&m, p.damage_bp);
-        em_key(&m, "attack_speed_bp");
-        em_uint(&m, p.attack_speed_bp);
-        em_key(&m, "range_bp");
-        em_uint(&m, p.range_bp);
-        em_key(&m, "gold");
-        em_uint(&m, p.gold);
-        em_key(&m, "kills");
-        em_uint(&m, p.kills);
-        em_key(&m, "ready");
-        em_bool(&m, p.ready);
-        em_key(&m, "connected");
-        em_bool(&m, p.connected);
-        em_key(&m, "left");
-        em_bool(&m, p.left);
-        em_key(&m, "host");
-        em_bool(&m, p.host);
-        em_end(&m);
-    }
-    em_end(&m);
+    em_players(&m, g, true);
 
     size_t nt = stk_game_tower_count(g);
     em_key(&m, "towers");
@@ -969,28 +954,20 @@ int stk_live_encode_welcome(stk_live_format_t fmt, const stk_live_ref_t *ref,
         if (stk_game_tower(g, i, &t) != 0)
             memset(&t, 0, sizeof t);
         em_map(&m, 7);
-        em_key(&m, "id");
-        em_uint(&m, t.id);
-        em_key(&m, "owner");
-        em_uint(&m, t.owner);
-        em_key(&m, "tower");
-        em_str(&m, tower_name(g, t.kind));
-        em_key(&m, "level");
-        em_uint(&m, t.level);
-        em_key(&m, "x");
-        em_uint(&m, t.x);
-        em_key(&m, "y");
-        em_uint(&m, t.y);
-        em_key(&m, "spent");
-        em_uint(&m, t.spent);
+        em_key_uint(&m, "id", t.id);
+        em_key_uint(&m, "owner", t.owner);
+        em_key_str(&m, "tower", tower_name(g, t.kind));
+        em_key_uint(&m, "level", t.level);
+        em_key_uint(&m, "x", t.x);
+        em_key_uint(&m, "y", t.y);
+        em_key_uint(&m, "spent", t.spent);
         em_end(&m);
     }
     em_end(&m);
     em_key(&m, "enemies");
     em_enemies(&m, g, true);
     em_end(&m); /* snapshot */
-    em_end(&m);
-    return em_finish(&m, out);
+    return em_done(&m, out);
 }
 
 int stk_live_encode_state(stk_live_format_t fmt, const stk_game_t *g, stk_live_buf_t *out)
@@ -998,43 +975,18 @@ int stk_live_encode_state(stk_live_format_t fmt, const stk_game_t *g, stk_live_b
     if (!g || !out)
         return STK_EINVAL;
     em_t m;
-    em_init(&m, fmt);
-    em_map(&m, 9);
-    em_key(&m, "op");
-    em_str(&m, "state");
-    em_key(&m, "tick");
-    em_uint(&m, stk_game_tick(g));
-    em_key(&m, "state");
-    em_str(&m, stk_game_state_name(stk_game_state(g)));
-    em_key(&m, "wave");
-    em_uint(&m, stk_game_wave(g));
-    em_key(&m, "lives");
-    em_int(&m, stk_game_lives(g));
-    em_key(&m, "countdown");
-    em_uint(&m, countdown_of(g));
-    em_key(&m, "spawning");
-    em_bool(&m, stk_game_wave_spawning(g));
-    size_t np = stk_game_player_count(g);
+    em_begin(&m, fmt, 9, "state");
+    em_key_uint(&m, "tick", stk_game_tick(g));
+    em_key_str(&m, "state", stk_game_state_name(stk_game_state(g)));
+    em_key_uint(&m, "wave", stk_game_wave(g));
+    em_key_int(&m, "lives", stk_game_lives(g));
+    em_key_uint(&m, "countdown", countdown_of(g));
+    em_key_bool(&m, "spawning", stk_game_wave_spawning(g));
     em_key(&m, "players");
-    em_arr(&m, np);
-    for (size_t i = 0; i < np; i++) {
-        stk_game_player_info_t p;
-        if (stk_game_player(g, i, &p) != 0)
-            memset(&p, 0, sizeof p);
-        em_map(&m, 3);
-        em_key(&m, "index");
-        em_uint(&m, i);
-        em_key(&m, "gold");
-        em_uint(&m, p.gold);
-        em_key(&m, "connected");
-        em_bool(&m, p.connected);
-        em_end(&m);
-    }
-    em_end(&m);
+    em_players(&m, g, false);
     em_key(&m, "enemies");
     em_enemies(&m, g, false);
-    em_end(&m);
-    return em_finish(&m, out);
+    return em_done(&m, out);
 }
 
 int stk_live_encode_end(stk_live_format_t fmt, const stk_game_t *g, stk_live_buf_t *out)
@@ -1042,22 +994,13 @@ int stk_live_encode_end(stk_live_format_t fmt, const stk_game_t *g, stk_live_buf
     if (!g || !out)
         return STK_EINVAL;
     em_t m;
-    em_init(&m, fmt);
-    em_map(&m, 6);
-    em_key(&m, "op");
-    em_str(&m, "end");
-    em_key(&m, "result");
-    em_str(&m, stk_game_result_name(stk_game_result(g)));
-    em_key(&m, "wave");
-    em_uint(&m, stk_game_wave(g));
-    em_key(&m, "lives");
-    em_int(&m, stk_game_lives(g));
-    em_key(&m, "tick");
-    em_uint(&m, stk_game_tick(g));
-    em_key(&m, "hash");
-    em_hash(&m, stk_game_hash(g));
-    em_end(&m);
-    return em_finish(&m, out);
+    em_begin(&m, fmt, 6, "end");
+    em_key_str(&m, "result", stk_game_result_name(stk_game_result(g)));
+    em_key_uint(&m, "wave", stk_game_wave(g));
+    em_key_int(&m, "lives", stk_game_lives(g));
+    em_key_uint(&m, "tick", stk_game_tick(g));
+    em_key_hash(&m, "hash", stk_game_hash(g));
+    return em_done(&m, out);
 }
 
 /* The payload value of an event message: JSON through events/json.h; MessagePack the stored
@@ -1125,24 +1068,15 @@ int stk_live_encode_event(stk_live_format_t fmt, const stk_envelope_t *e, stk_li
     if (!t)
         return STK_ETYPE;
     em_t m;
-    em_init(&m, fmt);
-    em_map(&m, 7);
-    em_key(&m, "op");
-    em_str(&m, "event");
-    em_key(&m, "seq");
-    em_uint(&m, e->seq);
-    em_key(&m, "version");
-    em_uint(&m, e->version);
-    em_key(&m, "tick");
-    em_uint(&m, e->tick);
-    em_key(&m, "type");
-    em_str(&m, t->name);
-    em_key(&m, "actor");
-    em_uuid(&m, e->actor.b);
+    em_begin(&m, fmt, 7, "event");
+    em_key_uint(&m, "seq", e->seq);
+    em_key_uint(&m, "version", e->version);
+    em_key_uint(&m, "tick", e->tick);
+    em_key_str(&m, "type", t->name);
+    em_key_uuid(&m, "actor", e->actor.b);
     em_key(&m, "payload");
     int rc = em_payload(&m, e);
     if (rc != 0 && m.err == 0)
         m.err = rc;
-    em_end(&m);
-    return em_finish(&m, out);
+    return em_done(&m, out);
 }
