@@ -51,11 +51,5 @@ int stk_api_health_routes(stk_app_t *app, stk_route_t *out, size_t cap, size_t *
         {"GET", "/healthz", healthz, app, 0},
         {"GET", "/metrics", metrics, app, 0},
     };
-    size_t k = sizeof routes / sizeof routes[0];
-    if (k > cap)
-        return STK_EFULL;
-    for (size_t i = 0; i < k; i++)
-        out[i] = routes[i];
-    *n = k;
-    return 0;
+    return stk_app_routes(routes, sizeof routes / sizeof routes[0], out, cap, n);
 }

@@ -501,10 +501,5 @@ int stk_api_sessions_routes(stk_app_t *app, stk_route_t *out, size_t cap, size_t
         {"GET", "/v1/sessions/{id}/events", h_events, h, 0},
         {"GET", "/v1/sessions/{id}/live", stk_api_live_handler, h, STK_ROUTE_WEBSOCKET},
     };
-    size_t k = sizeof routes / sizeof routes[0];
-    if (k > cap)
-        return STK_EFULL;
-    memcpy(out, routes, sizeof routes);
-    *n = k;
-    return 0;
+    return stk_app_routes(routes, sizeof routes / sizeof routes[0], out, cap, n);
 }

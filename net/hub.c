@@ -242,10 +242,7 @@ static void send_end(hsess_t *s, hclient_t *c)
     if (stk_live_encode_end(c->fmt, stk_session_game(s->s), &b) == 0)
         hub_send(c, &b);
     stk_live_buf_free(&b);
-    /* Close once `end` is on the wire: wslay sends a queued close frame ahead of queued
-     * data frames, so closing now could drop the message (see hub_client_timeouts). */
-    c->close_when_drained = true;
-    hub_kick(s->hub);
+    hub_close_client(c, STK_WS_NORMAL, "game over"); /* ws.c sends `end` before the close */
 }
 
 static void welcome(hsess_t *s, hclient_t *c)

@@ -251,8 +251,6 @@ void hub_client_timeouts(hsess_t *s, uint64_t now_ns)
         if ((c->phase == C_AUTH || c->phase == C_HELLO) &&
             now_ns - c->opened_ns > HUB_AUTH_TIMEOUT_NS)
             hub_close_client(c, 4008, "no auth/hello in time");
-        if (c->close_when_drained && c->ws && stk_ws_queued_bytes(c->ws) == 0)
-            hub_close_client(c, STK_WS_NORMAL, "game over");
     }
 }
 

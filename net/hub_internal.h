@@ -60,7 +60,6 @@ struct hclient {
     uint64_t opened_ns;
     double tokens;
     uint64_t tokens_ns;
-    bool close_when_drained; /* `end` sent: close 1000 once the send queue is empty */
 };
 
 struct hsess {
